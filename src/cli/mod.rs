@@ -1,0 +1,125 @@
+//! Command-line parsing and the exit-code contract. Each subcommand has one file that
+//! turns its arguments into library calls and prints the results.
+
+mod eval;
+mod explain;
+mod lexicon;
+mod scan;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use tropescan::engine::{Engine, DEFAULT_MIN_SPAN_SCORE, DEFAULT_THRESHOLD};
+use tropescan::lexicon::LexiconSet;
+
+/// Exit statuses. Documented in `docs/cli.md`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Success.
+    Ok = 0,
+    /// The command completed, but bad input was recorded (see `errors.jsonl`), or lexicon
+    /// examples failed.
+    BadInput = 1,
+    /// The command could not run: usage, invalid lexicons, unusable output folder.
+    Fatal = 2,
+    /// Interrupted (Ctrl-C); a scan can be continued with `--resume`.
+    Interrupted = 130,
+}
+
+impl From<Exit> for ExitCode {
+    fn from(e: Exit) -> ExitCode {
+        ExitCode::from(e as u8)
+    }
+}
+
+#[derive(Parser)]
+#[command(
+    name = "tropescan",
+    version,
+    about = "Find AI-leverage and self-preservation tropes (and their counter-trope) in pre-training corpora",
+    long_about = None,
+    max_term_width = 100
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Scan shards (files, folders, globs) into a run folder of Parquet tables
+    Scan(scan::ScanArgs),
+    /// Show why a text scores what it scores
+    Explain(explain::ExplainArgs),
+    /// Measure precision and recall against labeled JSON Lines
+    Eval(eval::EvalArgs),
+    /// Validate lexicons, run their examples, list them
+    Lexicon(lexicon::LexiconArgs),
+}
+
+/// Options shared by every command that scores text.
+#[derive(Args, Debug, Clone)]
+pub struct EngineArgs {
+    /// Folder of lexicon files to use instead of the embedded ones
+    #[arg(long, value_name = "DIR")]
+    pub lexicons: Option<PathBuf>,
+    /// Document score at which a document is flagged
+    #[arg(long, default_value_t = DEFAULT_THRESHOLD, value_parser = unit_interval)]
+    pub threshold: f64,
+    /// Minimum score for a span to be kept
+    #[arg(long, default_value_t = DEFAULT_MIN_SPAN_SCORE, value_parser = unit_interval)]
+    pub min_span_score: f64,
+}
+
+fn unit_interval(s: &str) -> Result<f64, String> {
+    let v: f64 = s.parse().map_err(|e| format!("{e}"))?;
+    if (0.0..=1.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("{v} is not in [0, 1]"))
+    }
+}
+
+impl EngineArgs {
+    /// Loads the lexicons and compiles the engine, or prints why not.
+    pub fn engine(&self) -> Result<Engine, Exit> {
+        let set = match &self.lexicons {
+            Some(dir) => LexiconSet::from_dir(dir),
+            None => Ok(LexiconSet::embedded()),
+        };
+        let set = set.map_err(|e| {
+            fail(&format!("invalid lexicon: {e}"), Some("run `tropescan lexicon check --lexicons DIR` for details; the format is in docs/lexicon-format.md"))
+        })?;
+        Engine::new(set, self.threshold, self.min_span_score).map_err(|e| fail(&e.to_string(), None))
+    }
+}
+
+/// Prints an error (and a hint) to stderr and returns [`Exit::Fatal`].
+pub fn fail(msg: &str, hint: Option<&str>) -> Exit {
+    eprintln!("error: {msg}");
+    if let Some(h) = hint {
+        eprintln!("hint: {h}");
+    }
+    Exit::Fatal
+}
+
+/// Writes to stdout; a closed pipe (`| head`) ends quietly instead of failing.
+pub fn print(s: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if out.write_all(s.as_bytes()).and_then(|()| out.flush()).is_err() {
+        std::process::exit(0);
+    }
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let exit = match cli.command {
+        Command::Scan(a) => scan::run(a),
+        Command::Explain(a) => explain::run(a),
+        Command::Eval(a) => eval::run(a),
+        Command::Lexicon(a) => lexicon::run(a),
+    };
+    exit.into()
+}

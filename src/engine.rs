@@ -1,0 +1,203 @@
+//! The detection engine: normalizer → matcher → scorer, for one text at a time.
+//!
+//! [`Engine`] is built once per run and shared by every thread; each thread takes a
+//! [`Scanner`] that owns the reusable buffers, so analysing a document allocates nothing
+//! once the buffers have grown to fit.
+
+use crate::lexicon::{EntryRule, LexiconKind, LexiconSet};
+use crate::matcher::{CompileError, Hit, MatchScratch, Matcher, Normalized};
+use crate::score::{DocScore, ScoreScratch, ScoredSpan, Scorer, COUNTER};
+
+/// Default flag threshold on the document score.
+pub const DEFAULT_THRESHOLD: f64 = 0.5;
+/// Default minimum score for a span to be written.
+pub const DEFAULT_MIN_SPAN_SCORE: f64 = 0.1;
+
+/// Lexicons compiled for matching and scoring.
+pub struct Engine {
+    set: LexiconSet,
+    matcher: Matcher,
+    scorer: Scorer,
+}
+
+impl Engine {
+    /// Compiles `set`.
+    ///
+    /// # Errors
+    /// When the automaton or a regex cannot be built.
+    pub fn new(set: LexiconSet, threshold: f64, min_span_score: f64) -> Result<Engine, CompileError> {
+        let matcher = Matcher::new(&set)?;
+        let scorer = Scorer::new(&set, threshold, min_span_score);
+        Ok(Engine {
+            set,
+            matcher,
+            scorer,
+        })
+    }
+
+    /// The lexicons.
+    pub fn lexicons(&self) -> &LexiconSet {
+        &self.set
+    }
+
+    /// The scorer (threshold and parameters).
+    pub fn scorer(&self) -> &Scorer {
+        &self.scorer
+    }
+
+    /// A scanner with its own buffers.
+    pub fn scanner(&self) -> Scanner<'_> {
+        Scanner {
+            engine: self,
+            norm: Normalized::new(),
+            match_scratch: MatchScratch::default(),
+            score_scratch: ScoreScratch::default(),
+            hits: Vec::new(),
+            spans: Vec::new(),
+        }
+    }
+
+    /// Category name of a span (`"counter"` for counter-trope spans).
+    pub fn category_name(&self, category: u16) -> &str {
+        if category == COUNTER {
+            "counter"
+        } else {
+            &self.set.categories()[category as usize]
+        }
+    }
+
+    /// Runs every lexicon example: `match` examples must fire their entry, `no_match`
+    /// examples must not. Returns one line per failure.
+    pub fn test_examples(&self) -> ExampleReport {
+        let mut scanner = self.scanner();
+        let mut report = ExampleReport::default();
+        for (i, r) in self.set.entries() {
+            for (text, want) in r
+                .entry
+                .match_examples
+                .iter()
+                .map(|t| (t, true))
+                .chain(r.entry.no_match_examples.iter().map(|t| (t, false)))
+            {
+                report.run += 1;
+                let fired = scanner.hits_of(text).iter().any(|h| h.entry as usize == i);
+                if fired != want {
+                    report.failures.push(format!(
+                        "{}: {}: {} example {:?} {}",
+                        r.lexicon.file,
+                        r.entry.id,
+                        if want { "match" } else { "no_match" },
+                        text,
+                        if want { "did not fire" } else { "fired" }
+                    ));
+                }
+            }
+        }
+        report
+    }
+}
+
+/// Outcome of [`Engine::test_examples`].
+#[derive(Debug, Default)]
+pub struct ExampleReport {
+    /// Examples run.
+    pub run: usize,
+    /// One message per failing example.
+    pub failures: Vec<String>,
+}
+
+/// Per-thread analysis state.
+pub struct Scanner<'e> {
+    engine: &'e Engine,
+    norm: Normalized,
+    match_scratch: MatchScratch,
+    score_scratch: ScoreScratch,
+    hits: Vec<Hit>,
+    spans: Vec<ScoredSpan>,
+}
+
+/// The analysis of one text, borrowing the scanner's buffers.
+pub struct Analysis<'s> {
+    /// Document scores.
+    pub doc: DocScore,
+    /// Spans worth keeping (trope spans and counter spans), sorted by start.
+    pub spans: &'s [ScoredSpan],
+    /// Every raw hit (cues included), sorted by start.
+    pub hits: &'s [Hit],
+    norm: &'s Normalized,
+}
+
+impl Analysis<'_> {
+    /// Original byte range of a hit.
+    pub fn orig_range(&self, hit: &Hit) -> (usize, usize) {
+        (
+            self.norm.orig_start(hit.start as usize),
+            self.norm.orig_end(hit.end as usize),
+        )
+    }
+
+    /// The normalized text.
+    pub fn normalized(&self) -> &str {
+        self.norm.as_str()
+    }
+}
+
+impl<'e> Scanner<'e> {
+    /// The engine this scanner belongs to.
+    pub fn engine(&self) -> &'e Engine {
+        self.engine
+    }
+
+    /// Normalizes, matches and scores `text`.
+    pub fn analyze(&mut self, text: &str) -> Analysis<'_> {
+        self.norm.fill(text);
+        let e = self.engine;
+        e.matcher
+            .find(self.norm.as_str(), &mut self.match_scratch, &mut self.hits);
+        let doc = e.scorer.score(
+            self.norm.as_str(),
+            &self.hits,
+            &mut self.score_scratch,
+            &mut self.spans,
+        );
+        Analysis {
+            doc,
+            spans: &self.spans,
+            hits: &self.hits,
+            norm: &self.norm,
+        }
+    }
+
+    /// Raw hits of `text`, without scoring.
+    pub fn hits_of(&mut self, text: &str) -> &[Hit] {
+        self.norm.fill(text);
+        self.engine
+            .matcher
+            .find(self.norm.as_str(), &mut self.match_scratch, &mut self.hits);
+        &self.hits
+    }
+}
+
+/// Describes an entry's rule in one line, for `lexicon list` and `explain`.
+pub fn describe_rule(rule: &EntryRule) -> String {
+    match rule {
+        EntryRule::Term { phrases } => phrases
+            .iter()
+            .map(|p| p.to_string())
+            .collect::<Vec<_>>()
+            .join(" | "),
+        EntryRule::Pattern { regex, anchors, .. } => format!(
+            "/{regex}/ near {}",
+            anchors
+                .iter()
+                .map(|p| p.to_string())
+                .collect::<Vec<_>>()
+                .join(" | ")
+        ),
+    }
+}
+
+/// `true` when the kind's hits are written as spans.
+pub fn kind_has_spans(kind: LexiconKind) -> bool {
+    matches!(kind, LexiconKind::Trope | LexiconKind::Counter)
+}

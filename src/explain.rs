@@ -1,0 +1,131 @@
+//! `explain`: why one text scores what it scores, for a person.
+
+use std::fmt::Write;
+
+use crate::engine::Engine;
+use crate::lexicon::LexiconKind;
+use crate::score::COUNTER;
+
+/// Renders the analysis of `text` as plain text: every hit (cues included), every kept
+/// span with its arithmetic, and the per-category noisy-OR.
+pub fn explain(engine: &Engine, text: &str) -> String {
+    let mut scanner = engine.scanner();
+    let a = scanner.analyze(text);
+    let set = engine.lexicons();
+    let params = engine.scorer().params();
+    let mut out = String::new();
+    let snippet = |s: usize, e: usize| text[s..e].replace('\n', "⏎");
+    let _ = writeln!(
+        out,
+        "document: {} bytes, {} hits, {} spans kept (min span score {})",
+        text.len(),
+        a.hits.len(),
+        a.spans.len(),
+        engine.scorer().min_span_score()
+    );
+    let _ = writeln!(
+        out,
+        "model: p = weight × A × (1 − N) × (1 − {} × C); A = agent cue within {} bytes, else {}; N = negation within {} bytes before; C = counter cue within {} bytes",
+        params.counter_damp, params.agent_window, params.unqualified, params.negation_window, params.counter_window
+    );
+    let cues: Vec<_> = a
+        .hits
+        .iter()
+        .filter(|h| set.entry(h.entry as usize).lexicon.kind != LexiconKind::Trope)
+        .collect();
+    if !cues.is_empty() {
+        let _ = writeln!(out, "\ncues:");
+        for h in cues {
+            let r = set.entry(h.entry as usize);
+            let (s, e) = a.orig_range(h);
+            let _ = writeln!(
+                out,
+                "  {s:>6}..{e:<6} {:<9} {:<34} w={:.2}  {:?}",
+                r.lexicon.kind.as_str(),
+                r.entry.id,
+                r.entry.weight,
+                snippet(s, e)
+            );
+        }
+    }
+    let _ = writeln!(out, "\nspans:");
+    if a.spans.is_empty() {
+        let _ = writeln!(out, "  (none)");
+    }
+    for sp in a.spans {
+        let r = set.entry(sp.hit.entry as usize);
+        let (s, e) = a.orig_range(&sp.hit);
+        let f = sp.factors;
+        let cue = |i: Option<u32>| {
+            i.map(|i| {
+                let h = a.hits[i as usize];
+                let (cs, ce) = a.orig_range(&h);
+                format!("{:?} ({})", snippet(cs, ce), set.entry(h.entry as usize).entry.id)
+            })
+            .unwrap_or_else(|| "none".into())
+        };
+        let _ = writeln!(
+            out,
+            "  {s:>6}..{e:<6} {:<22} {:<40} score {:.3}  {:?}",
+            engine.category_name(sp.category),
+            r.entry.id,
+            sp.score,
+            snippet(s, e)
+        );
+        if sp.category == COUNTER {
+            let _ = writeln!(
+                out,
+                "           = {:.2} (weight) × {:.2} (A: {})",
+                f.weight,
+                f.agent,
+                cue(f.agent_hit)
+            );
+        } else {
+            let _ = writeln!(
+                out,
+                "           = {:.2} (weight) × {:.2} (A: {}) × (1 − {:.2}) (N: {}) × (1 − {} × {:.2}) (C: {})",
+                f.weight,
+                f.agent,
+                cue(f.agent_hit),
+                f.negation,
+                cue(f.negation_hit),
+                params.counter_damp,
+                f.counter,
+                cue(f.counter_hit)
+            );
+        }
+    }
+    let _ = writeln!(out, "\nscores (noisy-OR over each rule's best span):");
+    for (c, name) in set.categories().iter().enumerate() {
+        let mut best: Vec<(String, f64)> = Vec::new();
+        for sp in a.spans.iter().filter(|s| s.category as usize == c) {
+            let id = &set.entry(sp.hit.entry as usize).entry.id;
+            match best.iter_mut().find(|(r, _)| r == id) {
+                Some(b) => b.1 = b.1.max(sp.score),
+                None => best.push((id.clone(), sp.score)),
+            }
+        }
+        let terms = if best.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "  = 1 − {}",
+                best.iter()
+                    .map(|(_, p)| format!("(1 − {p:.3})"))
+                    .collect::<Vec<_>>()
+                    .join(" × ")
+            )
+        };
+        let _ = writeln!(out, "  {name:<22} {:.3}{terms}", a.doc.categories[c]);
+    }
+    let _ = writeln!(out, "  {:<22} {:.3}", "counter_score", a.doc.counter_score);
+    let _ = writeln!(
+        out,
+        "  {:<22} {:.3}  → {} (threshold {})",
+        "document",
+        a.doc.score,
+        if a.doc.flagged { "FLAGGED" } else { "not flagged" },
+        engine.scorer().threshold()
+    );
+    out
+}

@@ -1,0 +1,31 @@
+//! The default lexicons, compiled into the binary so a bare `tropescan scan` needs no files.
+
+/// `(file name, contents)` of every file in the repository's `lexicons/` folder.
+/// A test checks that this list and the folder agree.
+pub const EMBEDDED: &[(&str, &str)] = &[
+    ("agents.toml", include_str!("/tmp/lexmin/agents.toml")),
+    ("coercion.toml", include_str!("/tmp/lexmin/coercion.toml")),
+    ("counter.toml", include_str!("/tmp/lexmin/counter.toml")),
+    ("deception.toml", include_str!("/tmp/lexmin/deception.toml")),
+    ("negation.toml", include_str!("/tmp/lexmin/negation.toml")),
+    ("power_seeking.toml", include_str!("/tmp/lexmin/power_seeking.toml")),
+    ("self_exfiltration.toml", include_str!("/tmp/lexmin/self_exfiltration.toml")),
+    ("shutdown_resistance.toml", include_str!("/tmp/lexmin/shutdown_resistance.toml")),
+    ("threatened_disclosure.toml", include_str!("/tmp/lexmin/threatened_disclosure.toml")),
+];
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_lexicon_file_is_embedded() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/lexicons");
+        let mut on_disk: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".toml"))
+            .collect();
+        on_disk.sort();
+        let embedded: Vec<String> = super::EMBEDDED.iter().map(|(n, _)| n.to_string()).collect();
+        assert_eq!(on_disk, embedded);
+    }
+}

@@ -1,0 +1,416 @@
+//! Reading and validating one lexicon file.
+
+use serde::Deserialize;
+
+use super::{Entry, EntryRule, HeaderSettings, Lexicon, LexiconError, LexiconKind, Phrase};
+use crate::matcher::{compile_pattern, normalize_str};
+
+/// Ordinary prose with no trope in it. A pattern that matches here would fire on most
+/// documents of a corpus, so `lexicon check` rejects it as too broad.
+const ORDINARY_PROSE: &str = "The morning was grey and the kettle had just begun to sing \
+when the letter arrived. She read it twice at the kitchen table, then folded it and put it \
+in the drawer with the others. In the afternoon they walked to the harbour, bought bread and \
+apples at the market, and talked about the garden, the price of coal, the new school and \
+whether it would rain before Sunday. He said that he would write to his brother in the \
+spring, and that the roof needed mending before the winter came. Chapter 3. Install the \
+package with the usual command, then open the settings page and choose a language. The \
+results are shown in the table below; see the appendix for details and further reading.";
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    lexicon: RawHeader,
+    #[serde(default)]
+    term: Vec<RawTerm>,
+    #[serde(default)]
+    pattern: Vec<RawPattern>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHeader {
+    name: String,
+    kind: String,
+    description: String,
+    window: Option<i64>,
+    unqualified: Option<f64>,
+    damp: Option<f64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTerm {
+    id: Option<String>,
+    phrases: Vec<String>,
+    weight: f64,
+    description: String,
+    rationale: String,
+    #[serde(rename = "match")]
+    match_examples: Vec<String>,
+    #[serde(default)]
+    no_match: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPattern {
+    id: Option<String>,
+    regex: String,
+    anchors: Vec<String>,
+    window: Option<i64>,
+    weight: f64,
+    description: String,
+    rationale: String,
+    #[serde(rename = "match")]
+    match_examples: Vec<String>,
+    #[serde(default)]
+    no_match: Vec<String>,
+}
+
+/// Default bytes each side of an anchor that a pattern sees.
+pub const DEFAULT_PATTERN_WINDOW: usize = 200;
+
+/// Parses and validates one lexicon file. `file` is only used in messages.
+///
+/// # Errors
+/// The first problem found, naming the file, the entry and the reason.
+pub fn parse(file: &str, text: &str) -> Result<Lexicon, LexiconError> {
+    let raw: RawFile = toml::from_str(text)
+        .map_err(|e| LexiconError::new(file, None, format!("invalid TOML: {}", e.message())))
+        .map_err(|mut e| {
+            // toml's span is more useful than its message alone.
+            if let Err(full) = toml::from_str::<RawFile>(text) {
+                if let Some(span) = full.span() {
+                    let line = text[..span.start].matches('\n').count() + 1;
+                    e.reason = format!("{} (line {line})", e.reason);
+                }
+            }
+            e
+        })?;
+    let h = raw.lexicon;
+    let kind = match h.kind.as_str() {
+        "trope" => LexiconKind::Trope,
+        "agent" => LexiconKind::Agent,
+        "negation" => LexiconKind::Negation,
+        "counter" => LexiconKind::Counter,
+        other => {
+            return Err(LexiconError::new(
+                file,
+                None,
+                format!("unknown kind {other:?} (expected trope, agent, negation or counter)"),
+            ))
+        }
+    };
+    if !is_name(&h.name) {
+        return Err(LexiconError::new(
+            file,
+            None,
+            format!("name {:?} must be lowercase ASCII letters, digits or '_'", h.name),
+        ));
+    }
+    if kind == LexiconKind::Trope && super::file_stem(file) != h.name {
+        return Err(LexiconError::new(
+            file,
+            None,
+            format!(
+                "a trope lexicon's file must be named after its category: expected {}.toml",
+                h.name
+            ),
+        ));
+    }
+    let settings = header_settings(file, kind, &h)?;
+    let mut entries = Vec::with_capacity(raw.term.len() + raw.pattern.len());
+    for (i, t) in raw.term.into_iter().enumerate() {
+        let id = entry_id(file, &h.name, t.id.as_deref(), "term", i)?;
+        let common = Common::check(file, &id, t.weight, t.description, t.rationale)?;
+        if t.phrases.is_empty() {
+            return Err(LexiconError::new(file, Some(&id), "a term needs at least one phrase"));
+        }
+        let phrases = t
+            .phrases
+            .iter()
+            .map(|p| Phrase::parse(p))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|r| LexiconError::new(file, Some(&id), r))?;
+        let rule = EntryRule::Term { phrases };
+        entries.push(common.into_entry(file, id, rule, t.match_examples, t.no_match)?);
+    }
+    for (i, p) in raw.pattern.into_iter().enumerate() {
+        let id = entry_id(file, &h.name, p.id.as_deref(), "pattern", i)?;
+        let common = Common::check(file, &id, p.weight, p.description, p.rationale)?;
+        if p.anchors.is_empty() {
+            return Err(LexiconError::new(
+                file,
+                Some(&id),
+                "a pattern needs at least one anchor: patterns run only near their anchors",
+            ));
+        }
+        let anchors = p
+            .anchors
+            .iter()
+            .map(|a| Phrase::parse(a))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|r| LexiconError::new(file, Some(&id), format!("anchor: {r}")))?;
+        let window = match p.window {
+            None => DEFAULT_PATTERN_WINDOW,
+            Some(w) if (1..=4096).contains(&w) => w as usize,
+            Some(w) => {
+                return Err(LexiconError::new(
+                    file,
+                    Some(&id),
+                    format!("window {w} is out of range 1..=4096"),
+                ))
+            }
+        };
+        let re = compile_pattern(&p.regex)
+            .map_err(|e| LexiconError::new(file, Some(&id), format!("invalid regex: {e}")))?;
+        if re.is_match(b"") {
+            return Err(LexiconError::new(
+                file,
+                Some(&id),
+                "the regex matches the empty string: it would fire everywhere",
+            ));
+        }
+        if let Some(m) = re.find(normalize_str(ORDINARY_PROSE).as_bytes()) {
+            return Err(LexiconError::new(
+                file,
+                Some(&id),
+                format!(
+                    "the regex is too broad: it matches ordinary prose ({:?})",
+                    String::from_utf8_lossy(m.as_bytes())
+                ),
+            ));
+        }
+        for ex in &p.match_examples {
+            let norm = normalize_str(ex);
+            if !anchors.iter().any(|a| norm.contains(&a.text)) {
+                return Err(LexiconError::new(
+                    file,
+                    Some(&id),
+                    format!("match example {ex:?} contains none of the anchors, so the regex could never run on it"),
+                ));
+            }
+        }
+        let rule = EntryRule::Pattern {
+            regex: p.regex,
+            anchors,
+            window,
+        };
+        entries.push(common.into_entry(file, id, rule, p.match_examples, p.no_match)?);
+    }
+    if entries.is_empty() {
+        return Err(LexiconError::new(file, None, "the lexicon has no entries"));
+    }
+    Ok(Lexicon {
+        name: h.name,
+        kind,
+        description: h.description,
+        file: file.to_string(),
+        settings,
+        entries,
+    })
+}
+
+struct Common {
+    weight: f64,
+    description: String,
+    rationale: String,
+}
+
+impl Common {
+    fn check(
+        file: &str,
+        id: &str,
+        weight: f64,
+        description: String,
+        rationale: String,
+    ) -> Result<Common, LexiconError> {
+        if !(weight > 0.0 && weight <= 1.0) {
+            return Err(LexiconError::new(
+                file,
+                Some(id),
+                format!("weight {weight} is out of range: it must be in (0, 1]"),
+            ));
+        }
+        if description.trim().is_empty() {
+            return Err(LexiconError::new(file, Some(id), "description is empty"));
+        }
+        if rationale.trim().is_empty() {
+            return Err(LexiconError::new(file, Some(id), "rationale is empty"));
+        }
+        Ok(Common {
+            weight,
+            description,
+            rationale,
+        })
+    }
+
+    fn into_entry(
+        self,
+        file: &str,
+        id: String,
+        rule: EntryRule,
+        match_examples: Vec<String>,
+        no_match_examples: Vec<String>,
+    ) -> Result<Entry, LexiconError> {
+        if match_examples.is_empty() {
+            return Err(LexiconError::new(
+                file,
+                Some(&id),
+                "at least one `match` example is required",
+            ));
+        }
+        Ok(Entry {
+            id,
+            weight: self.weight,
+            description: self.description,
+            rationale: self.rationale,
+            rule,
+            match_examples,
+            no_match_examples,
+        })
+    }
+}
+
+fn entry_id(
+    file: &str,
+    lexicon: &str,
+    id: Option<&str>,
+    what: &str,
+    index: usize,
+) -> Result<String, LexiconError> {
+    let where_ = format!("{what} #{}", index + 1);
+    let id = id.ok_or_else(|| LexiconError::new(file, Some(&where_), "missing `id`"))?;
+    let slug = id.strip_prefix(lexicon).and_then(|r| r.strip_prefix('.'));
+    let ok = slug.is_some_and(|s| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+    });
+    if !ok {
+        return Err(LexiconError::new(
+            file,
+            Some(id),
+            format!("id must be \"{lexicon}.<slug>\" with a slug of lowercase ASCII letters, digits and '-'"),
+        ));
+    }
+    Ok(id.to_string())
+}
+
+fn header_settings(
+    file: &str,
+    kind: LexiconKind,
+    h: &RawHeader,
+) -> Result<HeaderSettings, LexiconError> {
+    let bad = |key: &str| {
+        Err(LexiconError::new(
+            file,
+            None,
+            format!("`{key}` is not a setting of a {kind} lexicon"),
+        ))
+    };
+    if h.window.is_some() && kind == LexiconKind::Trope {
+        return bad("window");
+    }
+    if h.unqualified.is_some() && kind != LexiconKind::Agent {
+        return bad("unqualified");
+    }
+    if h.damp.is_some() && kind != LexiconKind::Counter {
+        return bad("damp");
+    }
+    let window = match h.window {
+        None => None,
+        Some(w) if (1..=100_000).contains(&w) => Some(w as usize),
+        Some(w) => {
+            return Err(LexiconError::new(
+                file,
+                None,
+                format!("window {w} is out of range 1..=100000"),
+            ))
+        }
+    };
+    for (key, v) in [("unqualified", h.unqualified), ("damp", h.damp)] {
+        if let Some(v) = v {
+            if !(0.0..=1.0).contains(&v) {
+                return Err(LexiconError::new(
+                    file,
+                    None,
+                    format!("{key} {v} is out of range: it must be in [0, 1]"),
+                ));
+            }
+        }
+    }
+    Ok(HeaderSettings {
+        window,
+        unqualified: h.unqualified,
+        damp: h.damp,
+    })
+}
+
+fn is_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEADER: &str = "[lexicon]\nname = \"coercion\"\nkind = \"trope\"\ndescription = \"d\"\n";
+
+    fn term(extra: &str) -> String {
+        format!(
+            "{HEADER}[[term]]\nid = \"coercion.x\"\nphrases = [\"blackmail*\"]\nweight = 0.5\ndescription = \"d\"\nrationale = \"r\"\nmatch = [\"they blackmailed him\"]\n{extra}"
+        )
+    }
+
+    fn pattern(regex: &str, anchors: &str, example: &str) -> String {
+        format!(
+            "{HEADER}[[pattern]]\nid = \"coercion.p\"\nregex = '''{regex}'''\nanchors = {anchors}\nweight = 0.5\ndescription = \"d\"\nrationale = \"r\"\nmatch = [\"{example}\"]\n"
+        )
+    }
+
+    fn err(text: &str) -> String {
+        parse("coercion.toml", text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn valid_term_parses() {
+        let lex = parse("lexicons/coercion.toml", &term("")).unwrap();
+        assert_eq!(lex.entries.len(), 1);
+        assert_eq!(lex.kind, LexiconKind::Trope);
+    }
+
+    #[test]
+    fn rejects_hostile_lexicons_with_file_entry_and_reason() {
+        let cases: &[(String, &str)] = &[
+            (term("weigth = 1"), "unknown field `weigth`"),
+            (term("").replace("weight = 0.5", "weight = 1.5"), "entry coercion.x: weight 1.5 is out of range"),
+            (term("").replace("weight = 0.5", "weight = 0"), "out of range"),
+            (term("").replace("[\"blackmail*\"]", "[\"\"]"), "entry coercion.x: phrase \"\" is empty"),
+            (term("").replace("coercion.x", "other.x"), "entry other.x: id must be"),
+            (term("").replace("id = \"coercion.x\"\n", ""), "entry term #1: missing `id`"),
+            (term("").replace("match = [\"they blackmailed him\"]", "match = []"), "at least one `match`"),
+            (pattern("(unless", "[\"unless\"]", "unless you"), "entry coercion.p: invalid regex"),
+            (pattern("unless", "[]", "unless you"), "needs at least one anchor"),
+            (pattern("(?:unless)?", "[\"unless\"]", "unless you"), "matches the empty string"),
+            (pattern("\\bthe\\b", "[\"the\"]", "the end"), "too broad"),
+            (pattern("unless you", "[\"unless\"]", "if you"), "contains none of the anchors"),
+            (HEADER.replace("trope", "tropes"), "unknown kind"),
+            (HEADER.to_string(), "no entries"),
+            ("not toml [".to_string(), "invalid TOML"),
+        ];
+        for (text, want) in cases {
+            let got = err(text);
+            assert!(got.starts_with("coercion.toml"), "{got}");
+            assert!(got.contains(want), "expected {want:?} in {got:?}");
+        }
+    }
+
+    #[test]
+    fn trope_file_must_be_named_after_category() {
+        let got = parse("lexicons/other.toml", &term("")).unwrap_err().to_string();
+        assert!(got.contains("expected coercion.toml"), "{got}");
+    }
+}

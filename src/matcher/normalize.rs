@@ -1,0 +1,330 @@
+//! One-pass normalization with an offset map back to the original bytes.
+//!
+//! Lexicon phrases are written once, in lowercase with straight quotes and single spaces;
+//! documents arrive in every case, with curly quotes and hard-wrapped lines. Normalizing the
+//! document (instead of compiling every variant into the automaton) keeps the automaton
+//! small and case-sensitive, which is what makes it fast.
+
+/// A normalized document: lowercase, straight quotes, whitespace runs collapsed to one
+/// space, plus the map from normalized offsets back to original byte offsets.
+///
+/// The map is run-length: a new segment starts only where normalized and original lengths
+/// diverge (a curly quote, a run of whitespace, a case change that alters UTF-8 length), so
+/// ordinary text costs one segment, not one entry per byte.
+#[derive(Debug, Default)]
+pub struct Normalized {
+    text: String,
+    segs: Vec<Seg>,
+    orig_len: usize,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Seg {
+    norm: u32,
+    orig: u32,
+    /// Same length on both sides: offsets inside map one to one.
+    identity: bool,
+}
+
+/// ASCII lowercase table; whitespace bytes map to a space.
+const fn ascii_table() -> [u8; 128] {
+    let mut t = [0u8; 128];
+    let mut i = 0;
+    while i < 128 {
+        let b = i as u8;
+        t[i] = if b == b'\t' || b == b'\n' || b == 0x0b || b == 0x0c || b == b'\r' {
+            b' '
+        } else {
+            b.to_ascii_lowercase()
+        };
+        i += 1;
+    }
+    t
+}
+static ASCII: [u8; 128] = ascii_table();
+
+#[inline]
+fn quote_for(c: char) -> Option<u8> {
+    match c {
+        '\u{2018}' | '\u{2019}' | '\u{201A}' | '\u{201B}' | '\u{2032}' => Some(b'\''),
+        '\u{201C}' | '\u{201D}' | '\u{201E}' | '\u{201F}' | '\u{2033}' => Some(b'"'),
+        _ => None,
+    }
+}
+
+impl Normalized {
+    /// An empty buffer, to be filled by [`Normalized::fill`] and reused across documents.
+    pub fn new() -> Normalized {
+        Normalized::default()
+    }
+
+    /// Normalizes `src` into this buffer, replacing what it held.
+    pub fn fill(&mut self, src: &str) {
+        self.text.clear();
+        self.segs.clear();
+        self.orig_len = src.len();
+        self.text.reserve(src.len());
+        // SAFETY (of the `as_mut_vec` below): every byte pushed is either a copied run of
+        // a valid UTF-8 `src` split on char boundaries, an ASCII byte, or a char encoded
+        // with `encode_utf8`, so `text` stays valid UTF-8.
+        let out = unsafe { self.text.as_mut_vec() };
+        let bytes = src.as_bytes();
+        let segs = &mut self.segs;
+        segs.push(Seg {
+            norm: 0,
+            orig: 0,
+            identity: true,
+        });
+        let mut need_identity = false;
+        let mut i = 0;
+        let n = bytes.len();
+        let mut prev_space = false;
+        while i < n {
+            let b = bytes[i];
+            if b < 0x80 {
+                let m = ASCII[b as usize];
+                if m == b' ' {
+                    // A whitespace run: measure it (ASCII and Unicode spaces alike).
+                    let start = i;
+                    i += 1;
+                    while i < n {
+                        let c = bytes[i];
+                        if c < 0x80 {
+                            if ASCII[c as usize] == b' ' {
+                                i += 1;
+                                continue;
+                            }
+                            break;
+                        }
+                        let ch = decode_at(src, i);
+                        if ch.is_whitespace() {
+                            i += ch.len_utf8();
+                        } else {
+                            break;
+                        }
+                    }
+                    if prev_space {
+                        // Joins the space just written (after a Unicode space run).
+                        mark_unit(segs, out.len(), start, &mut need_identity);
+                        continue;
+                    }
+                    if i - start == 1 {
+                        identity(segs, out.len(), start, &mut need_identity);
+                    } else {
+                        mark_unit(segs, out.len(), start, &mut need_identity);
+                    }
+                    out.push(b' ');
+                    prev_space = true;
+                    continue;
+                }
+                identity(segs, out.len(), i, &mut need_identity);
+                out.push(m);
+                prev_space = false;
+                i += 1;
+                continue;
+            }
+            let ch = decode_at(src, i);
+            let len = ch.len_utf8();
+            if ch.is_whitespace() {
+                if !prev_space {
+                    mark_unit(segs, out.len(), i, &mut need_identity);
+                    out.push(b' ');
+                    prev_space = true;
+                } else {
+                    mark_unit(segs, out.len(), i, &mut need_identity);
+                }
+                i += len;
+                continue;
+            }
+            prev_space = false;
+            if let Some(q) = quote_for(ch) {
+                mark_unit(segs, out.len(), i, &mut need_identity);
+                out.push(q);
+                i += len;
+                continue;
+            }
+            let lower = ch.to_lowercase();
+            if lower.len() == 1 && lower.clone().next() == Some(ch) {
+                identity(segs, out.len(), i, &mut need_identity);
+                out.extend_from_slice(&bytes[i..i + len]);
+                i += len;
+                continue;
+            }
+            let mut buf = [0u8; 4];
+            let total: usize = lower.clone().map(char::len_utf8).sum();
+            if total == len {
+                identity(segs, out.len(), i, &mut need_identity);
+            } else {
+                mark_unit(segs, out.len(), i, &mut need_identity);
+            }
+            for l in lower {
+                out.extend_from_slice(l.encode_utf8(&mut buf).as_bytes());
+            }
+            i += len;
+        }
+        segs.push(Seg {
+            norm: out.len() as u32,
+            orig: n as u32,
+            identity: false,
+        });
+    }
+
+    /// The normalized text.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The normalized text as bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        self.text.as_bytes()
+    }
+
+    /// Length of the original text this was filled from.
+    pub fn orig_len(&self) -> usize {
+        self.orig_len
+    }
+
+    fn seg_index(&self, pos: usize) -> usize {
+        // The last segment starting at or before `pos` (the sentinel is never chosen for
+        // positions inside the text).
+        let p = pos as u32;
+        let idx = self.segs.partition_point(|s| s.norm <= p);
+        idx.saturating_sub(1)
+    }
+
+    /// Maps the start of a normalized range to an original byte offset.
+    pub fn orig_start(&self, pos: usize) -> usize {
+        if pos >= self.text.len() {
+            return self.orig_len;
+        }
+        let s = self.segs[self.seg_index(pos)];
+        if s.identity {
+            (s.orig + (pos as u32 - s.norm)) as usize
+        } else {
+            s.orig as usize
+        }
+    }
+
+    /// Maps the (exclusive) end of a normalized range to an original byte offset.
+    pub fn orig_end(&self, pos: usize) -> usize {
+        if pos == 0 {
+            return 0;
+        }
+        if pos >= self.text.len() {
+            return self.orig_len;
+        }
+        let idx = self.seg_index(pos);
+        let s = self.segs[idx];
+        if s.norm as usize == pos || s.identity {
+            return self.orig_start(pos);
+        }
+        // Inside a unit (one original char or run became several bytes): the range ends
+        // where the unit ends.
+        self.segs[idx + 1].orig as usize
+    }
+}
+
+#[inline]
+fn identity(segs: &mut Vec<Seg>, norm: usize, orig: usize, need: &mut bool) {
+    if *need {
+        segs.push(Seg {
+            norm: norm as u32,
+            orig: orig as u32,
+            identity: true,
+        });
+        *need = false;
+    }
+}
+
+#[inline]
+fn mark_unit(segs: &mut Vec<Seg>, norm: usize, orig: usize, need: &mut bool) {
+    match segs.last_mut() {
+        // A unit that adds no normalized bytes (a space folded into the previous one)
+        // extends the segment before it.
+        Some(last) if last.norm as usize == norm && !last.identity => {}
+        Some(last) if last.norm as usize == norm => {
+            last.identity = false;
+            last.orig = orig as u32;
+        }
+        _ => segs.push(Seg {
+            norm: norm as u32,
+            orig: orig as u32,
+            identity: false,
+        }),
+    }
+    *need = true;
+}
+
+#[inline]
+fn decode_at(s: &str, i: usize) -> char {
+    // `i` is always a char boundary of `s` here.
+    s[i..].chars().next().unwrap_or('\u{FFFD}')
+}
+
+/// Normalizes a short string (phrases, examples) into a new `String`.
+pub fn normalize_str(s: &str) -> String {
+    let mut n = Normalized::new();
+    n.fill(s);
+    n.text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check_roundtrip(src: &str) {
+        let mut n = Normalized::new();
+        n.fill(src);
+        let t = n.as_str();
+        // Every char boundary of the normalized text maps to a char boundary of the source,
+        // monotonically.
+        let mut last = 0;
+        for (i, _) in t.char_indices().chain(std::iter::once((t.len(), ' '))) {
+            let a = n.orig_start(i);
+            let b = n.orig_end(i);
+            assert!(src.is_char_boundary(a), "{src:?} {i} -> {a}");
+            assert!(src.is_char_boundary(b), "{src:?} {i} -> {b}");
+            assert!(a >= last, "not monotonic in {src:?} at {i}");
+            last = a;
+        }
+    }
+
+    #[test]
+    fn lowercases_quotes_and_whitespace() {
+        assert_eq!(normalize_str("Won’t  SHUT\n\t down"), "won't shut down");
+        assert_eq!(normalize_str("“Ÿes” ÉCOLE"), "\"ÿes\" école");
+        assert_eq!(normalize_str("a\u{00A0}\u{2003} b"), "a b");
+        assert_eq!(normalize_str("\n\nx\n"), " x ");
+    }
+
+    #[test]
+    fn offsets_map_back() {
+        let src = "The  AI’s\n\nplan: SHUT it down — Émile";
+        let mut n = Normalized::new();
+        n.fill(src);
+        let norm = n.as_str();
+        let find = |needle: &str| {
+            let s = norm.find(needle).unwrap();
+            let e = s + needle.len();
+            &src[n.orig_start(s)..n.orig_end(e)]
+        };
+        assert_eq!(find("ai's plan"), "AI’s\n\nplan");
+        assert_eq!(find("shut it down"), "SHUT it down");
+        assert_eq!(find("émile"), "Émile");
+        assert_eq!(find("the ai"), "The  AI");
+        check_roundtrip(src);
+    }
+
+    #[test]
+    fn expanding_lowercase_maps_to_whole_char() {
+        // 'İ' (2 bytes) lowercases to 'i' + combining dot (3 bytes).
+        let src = "xİy";
+        let mut n = Normalized::new();
+        n.fill(src);
+        assert_eq!(n.as_str(), "xi\u{307}y");
+        assert_eq!(n.orig_start(1), 1);
+        assert_eq!(n.orig_end(2), 3);
+        assert_eq!(n.orig_start(4), 3);
+        check_roundtrip(src);
+    }
+}

@@ -1,0 +1,344 @@
+//! From hits to probabilities: span scores, per-category and document scores.
+//!
+//! The model (documented in `docs/detection.md`):
+//!
+//! ```text
+//! p(span)      = weight × A × (1 − N) × (1 − damp × C)
+//! A            = weight of the strongest agent cue within the agent window, else `unqualified`
+//! N            = weight of the strongest negation ending just before the hit, same sentence
+//! C            = weight of the strongest counter cue within the counter window
+//! category     = 1 − Π over the category's rules of (1 − best p of that rule)
+//! document     = 1 − Π over categories of (1 − category)
+//! counter      = 1 − Π over counter rules of (1 − best evidence of that rule)
+//! ```
+//!
+//! Taking each rule's best span (rather than every span) keeps a document that repeats one
+//! weak word fifty times from adding up to a flag: repetition is not corroboration.
+
+use crate::lexicon::{LexiconKind, LexiconSet, ScoringParams};
+use crate::matcher::Hit;
+
+/// The category index used for counter-trope spans.
+pub const COUNTER: u16 = u16::MAX;
+
+/// What the scorer needs to know about one entry.
+#[derive(Debug, Clone, Copy)]
+struct EntryInfo {
+    kind: LexiconKind,
+    /// Index into the set's categories (trope entries only).
+    category: u16,
+    weight: f64,
+}
+
+/// Scores hits. Cheap to share across threads.
+#[derive(Debug, Clone)]
+pub struct Scorer {
+    entries: Vec<EntryInfo>,
+    n_categories: usize,
+    params: ScoringParams,
+    threshold: f64,
+    min_span_score: f64,
+}
+
+/// Why a span scored what it scored.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SpanFactors {
+    /// The entry's weight.
+    pub weight: f64,
+    /// The agent factor `A`.
+    pub agent: f64,
+    /// The agent cue that qualified the hit (a hit index into the document's hits).
+    pub agent_hit: Option<u32>,
+    /// The negation weight `N`.
+    pub negation: f64,
+    /// The negation cue that applied.
+    pub negation_hit: Option<u32>,
+    /// The counter weight `C`.
+    pub counter: f64,
+    /// The counter cue that applied.
+    pub counter_hit: Option<u32>,
+}
+
+/// One scored span, in normalized offsets.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ScoredSpan {
+    /// The hit (normalized offsets and entry).
+    pub hit: Hit,
+    /// Category index, or [`COUNTER`] for counter-trope spans.
+    pub category: u16,
+    /// The span's probability-like score (for counter spans: counter evidence).
+    pub score: f64,
+    /// The arithmetic behind `score`.
+    pub factors: SpanFactors,
+}
+
+/// Scores of one document.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DocScore {
+    /// Noisy-OR over categories.
+    pub score: f64,
+    /// One score per category, in [`LexiconSet::categories`] order.
+    pub categories: Vec<f64>,
+    /// Counter-trope score.
+    pub counter_score: f64,
+    /// `score >= threshold`.
+    pub flagged: bool,
+}
+
+/// Scratch space reused across documents.
+#[derive(Debug, Default)]
+pub struct ScoreScratch {
+    agents: Vec<u32>,
+    negations: Vec<u32>,
+    counters: Vec<u32>,
+    best: Vec<f64>,
+    best_counter: Vec<f64>,
+    touched: Vec<u32>,
+}
+
+impl Scorer {
+    /// A scorer for `set`, flagging at `threshold` and keeping spans scoring at least
+    /// `min_span_score`.
+    pub fn new(set: &LexiconSet, threshold: f64, min_span_score: f64) -> Scorer {
+        let entries = set
+            .entries()
+            .map(|(_, r)| EntryInfo {
+                kind: r.lexicon.kind,
+                category: set
+                    .categories()
+                    .iter()
+                    .position(|c| *c == r.lexicon.name)
+                    .map_or(0, |i| i as u16),
+                weight: r.entry.weight,
+            })
+            .collect();
+        Scorer {
+            entries,
+            n_categories: set.categories().len(),
+            params: set.params(),
+            threshold,
+            min_span_score,
+        }
+    }
+
+    /// The flag threshold.
+    pub fn threshold(&self) -> f64 {
+        self.threshold
+    }
+
+    /// The minimum score of a kept span.
+    pub fn min_span_score(&self) -> f64 {
+        self.min_span_score
+    }
+
+    /// The scoring parameters.
+    pub fn params(&self) -> ScoringParams {
+        self.params
+    }
+
+    /// Scores `hits` (sorted by start) found in normalized text `norm`. Appends the spans
+    /// worth keeping to `spans` (cleared first) and returns the document's scores.
+    pub fn score(
+        &self,
+        norm: &str,
+        hits: &[Hit],
+        scratch: &mut ScoreScratch,
+        spans: &mut Vec<ScoredSpan>,
+    ) -> DocScore {
+        spans.clear();
+        let mut doc = DocScore {
+            categories: vec![0.0; self.n_categories],
+            ..DocScore::default()
+        };
+        if hits.is_empty() {
+            return doc;
+        }
+        scratch.agents.clear();
+        scratch.negations.clear();
+        scratch.counters.clear();
+        for (i, h) in hits.iter().enumerate() {
+            match self.entries[h.entry as usize].kind {
+                LexiconKind::Agent => scratch.agents.push(i as u32),
+                LexiconKind::Negation => scratch.negations.push(i as u32),
+                LexiconKind::Counter => scratch.counters.push(i as u32),
+                LexiconKind::Trope => {}
+            }
+        }
+        if scratch.best.len() < self.entries.len() {
+            scratch.best.resize(self.entries.len(), 0.0);
+            scratch.best_counter.resize(self.entries.len(), 0.0);
+        }
+        scratch.touched.clear();
+        let p = &self.params;
+        for (i, h) in hits.iter().enumerate() {
+            let info = self.entries[h.entry as usize];
+            match info.kind {
+                LexiconKind::Trope => {
+                    let (agent, agent_hit) = self.agent_factor(hits, &scratch.agents, h);
+                    let (negation, negation_hit) =
+                        self.negation(norm, hits, &scratch.negations, h);
+                    let (counter, counter_hit) = strongest_near(
+                        hits,
+                        &scratch.counters,
+                        h,
+                        p.counter_window,
+                        &self.entries,
+                    );
+                    let score = info.weight
+                        * agent
+                        * (1.0 - negation)
+                        * (1.0 - p.counter_damp * counter);
+                    let e = h.entry as usize;
+                    if scratch.best[e] == 0.0 && scratch.best_counter[e] == 0.0 {
+                        scratch.touched.push(h.entry);
+                    }
+                    scratch.best[e] = scratch.best[e].max(score);
+                    // A negated trope ("refused to blackmail") is counter-trope evidence.
+                    let evidence = info.weight * agent * negation;
+                    scratch.best_counter[e] = scratch.best_counter[e].max(evidence);
+                    if score >= self.min_span_score {
+                        spans.push(ScoredSpan {
+                            hit: *h,
+                            category: info.category,
+                            score,
+                            factors: SpanFactors {
+                                weight: info.weight,
+                                agent,
+                                agent_hit,
+                                negation,
+                                negation_hit,
+                                counter,
+                                counter_hit,
+                            },
+                        });
+                    }
+                }
+                LexiconKind::Counter => {
+                    let (agent, agent_hit) = self.agent_factor(hits, &scratch.agents, h);
+                    let evidence = info.weight * agent;
+                    let e = h.entry as usize;
+                    if scratch.best[e] == 0.0 && scratch.best_counter[e] == 0.0 {
+                        scratch.touched.push(h.entry);
+                    }
+                    scratch.best_counter[e] = scratch.best_counter[e].max(evidence);
+                    if evidence >= self.min_span_score {
+                        spans.push(ScoredSpan {
+                            hit: *h,
+                            category: COUNTER,
+                            score: evidence,
+                            factors: SpanFactors {
+                                weight: info.weight,
+                                agent,
+                                agent_hit,
+                                negation: 0.0,
+                                negation_hit: None,
+                                counter: 0.0,
+                                counter_hit: None,
+                            },
+                        });
+                    }
+                    let _ = i;
+                }
+                LexiconKind::Agent | LexiconKind::Negation => {}
+            }
+        }
+        // Noisy-OR, in entry order so the float arithmetic is the same on every run.
+        scratch.touched.sort_unstable();
+        let mut miss = vec![1.0f64; self.n_categories];
+        let mut counter_miss = 1.0f64;
+        for &e in &scratch.touched {
+            let e = e as usize;
+            let info = self.entries[e];
+            if info.kind == LexiconKind::Trope {
+                miss[info.category as usize] *= 1.0 - scratch.best[e];
+            }
+            counter_miss *= 1.0 - scratch.best_counter[e];
+            scratch.best[e] = 0.0;
+            scratch.best_counter[e] = 0.0;
+        }
+        let mut all_miss = 1.0;
+        for (c, m) in miss.iter().enumerate() {
+            doc.categories[c] = 1.0 - m;
+            all_miss *= m;
+        }
+        doc.score = 1.0 - all_miss;
+        doc.counter_score = 1.0 - counter_miss;
+        doc.flagged = doc.score >= self.threshold;
+        doc
+    }
+
+    fn agent_factor(&self, hits: &[Hit], agents: &[u32], h: &Hit) -> (f64, Option<u32>) {
+        let (w, cue) = strongest_near(hits, agents, h, self.params.agent_window, &self.entries);
+        if cue.is_some() && w > self.params.unqualified {
+            (w, cue)
+        } else {
+            (self.params.unqualified, None)
+        }
+    }
+
+    fn negation(&self, norm: &str, hits: &[Hit], negs: &[u32], h: &Hit) -> (f64, Option<u32>) {
+        let window = self.params.negation_window as u32;
+        let lo = h.start.saturating_sub(window);
+        // Negations are sorted by start; scan back from the last one starting before the hit.
+        let upto = negs.partition_point(|&i| hits[i as usize].start < h.start);
+        let mut best = (0.0, None);
+        for &ni in negs[..upto].iter().rev() {
+            let n = hits[ni as usize];
+            if n.end < lo {
+                if n.start + 64 < lo {
+                    break;
+                }
+                continue;
+            }
+            if n.end > h.start {
+                continue;
+            }
+            let between = &norm.as_bytes()[n.end as usize..h.start as usize];
+            if between.iter().any(|&b| matches!(b, b'.' | b'!' | b'?' | b';')) {
+                continue;
+            }
+            let w = self.entries[n.entry as usize].weight;
+            if w > best.0 {
+                best = (w, Some(ni));
+            }
+        }
+        best
+    }
+}
+
+/// The strongest cue among `cues` (hit indices, sorted by start) within `window` bytes of
+/// `h`; ties go to the nearer cue. Returns weight 0 when there is none.
+fn strongest_near(
+    hits: &[Hit],
+    cues: &[u32],
+    h: &Hit,
+    window: usize,
+    entries: &[EntryInfo],
+) -> (f64, Option<u32>) {
+    let window = window as u32;
+    // Cues are short; any cue that ends within the window starts at most this far back.
+    const MAX_CUE: u32 = 256;
+    let lo = h.start.saturating_sub(window + MAX_CUE);
+    let hi = h.end.saturating_add(window);
+    let first = cues.partition_point(|&i| hits[i as usize].start < lo);
+    let mut best: (f64, u32, Option<u32>) = (0.0, u32::MAX, None);
+    for &ci in &cues[first..] {
+        let c = hits[ci as usize];
+        if c.start > hi {
+            break;
+        }
+        let dist = if c.end <= h.start {
+            h.start - c.end
+        } else {
+            c.start.saturating_sub(h.end)
+        };
+        if dist > window {
+            continue;
+        }
+        let w = entries[c.entry as usize].weight;
+        if w > best.0 || (w == best.0 && dist < best.1) {
+            best = (w, dist, Some(ci));
+        }
+    }
+    (best.0, best.2)
+}
