@@ -386,6 +386,9 @@ pub(crate) fn read_chunks(
     let mut offset: u64 = 0;
     // Inside a line longer than --max-doc-bytes: its bytes are dropped until its newline.
     let mut skipping = false;
+    // `buf[..searched]` is known to hold no newline, so a long line is searched once, not
+    // once per read (which made a line of hundreds of megabytes quadratic).
+    let mut searched = 0usize;
     loop {
         let want = (chunk.saturating_sub(buf.len())).max(64 << 10) as u64;
         let before = buf.len();
@@ -423,6 +426,7 @@ pub(crate) fn read_chunks(
                     row += 1;
                     buf.drain(..=p);
                     skipping = false;
+                    searched = 0;
                 }
                 None => {
                     offset += buf.len() as u64;
@@ -444,7 +448,9 @@ pub(crate) fn read_chunks(
         if buf.len() < chunk {
             continue;
         }
-        match memchr::memrchr(b'\n', &buf) {
+        let found = memchr::memrchr(b'\n', &buf[searched..]).map(|p| searched + p);
+        searched = buf.len();
+        match found {
             Some(last) => {
                 let rest_len = buf.len() - (last + 1);
                 let mut next = Vec::with_capacity(chunk + (64 << 10));
@@ -452,6 +458,7 @@ pub(crate) fn read_chunks(
                 buf.truncate(last + 1);
                 let lines = std::mem::replace(&mut buf, next);
                 debug_assert_eq!(buf.len(), rest_len);
+                searched = rest_len;
                 if !send_lines(lines, &mut row, &mut offset, &mut skipping, emit) {
                     return shard.size;
                 }
@@ -469,6 +476,7 @@ pub(crate) fn read_chunks(
                 ));
                 offset += buf.len() as u64;
                 buf.clear();
+                searched = 0;
                 skipping = true;
             }
             None => {}
