@@ -40,5 +40,6 @@ pub mod lexicon;
 pub mod matcher;
 pub mod pipeline;
 pub mod reader;
+pub mod report;
 pub mod score;
 pub mod sink;

@@ -4,6 +4,7 @@
 mod eval;
 mod explain;
 mod lexicon;
+mod report;
 mod scan;
 
 use std::path::PathBuf;
@@ -56,6 +57,8 @@ enum Command {
     Eval(eval::EvalArgs),
     /// Validate lexicons, run their examples, list them
     Lexicon(lexicon::LexiconArgs),
+    /// Write an audit report (HTML, Markdown, JSON) for one or more runs
+    Report(report::ReportArgs),
 }
 
 /// Options shared by every command that scores text.
@@ -120,6 +123,7 @@ pub fn main() -> ExitCode {
         Command::Explain(a) => explain::run(a),
         Command::Eval(a) => eval::run(a),
         Command::Lexicon(a) => lexicon::run(a),
+        Command::Report(a) => report::run(a),
     };
     exit.into()
 }
