@@ -9,32 +9,41 @@ use super::{print, EngineArgs, Exit};
 pub struct LexiconArgs {
     #[command(subcommand)]
     action: Action,
-    #[command(flatten)]
-    engine: EngineArgs,
 }
 
 #[derive(Subcommand)]
 enum Action {
     /// Validate the lexicons (format, ids, weights, regexes) and compile them
-    Check,
+    Check {
+        #[command(flatten)]
+        engine: EngineArgs,
+    },
     /// Run every entry's match / no_match examples
-    Test,
+    Test {
+        #[command(flatten)]
+        engine: EngineArgs,
+    },
     /// List lexicons and entries
     List {
         /// Print every literal phrase (terms and anchors), one per line, and nothing else
         #[arg(long)]
         phrases: bool,
+        #[command(flatten)]
+        engine: EngineArgs,
     },
 }
 
 pub fn run(args: LexiconArgs) -> Exit {
-    let engine = match args.engine.engine() {
+    let engine_args = match &args.action {
+        Action::Check { engine } | Action::Test { engine } | Action::List { engine, .. } => engine,
+    };
+    let engine = match engine_args.engine() {
         Ok(e) => e,
         Err(x) => return x,
     };
     let set = engine.lexicons();
     match args.action {
-        Action::Check => {
+        Action::Check { .. } => {
             let entries: usize = set.lexicons().iter().map(|l| l.entries.len()).sum();
             eprintln!(
                 "ok: {} lexicons, {} entries, {} phrases; digest {}",
@@ -45,7 +54,7 @@ pub fn run(args: LexiconArgs) -> Exit {
             );
             Exit::Ok
         }
-        Action::Test => {
+        Action::Test { .. } => {
             let report = engine.test_examples();
             for f in &report.failures {
                 eprintln!("FAIL {f}");
@@ -61,7 +70,7 @@ pub fn run(args: LexiconArgs) -> Exit {
                 Exit::BadInput
             }
         }
-        Action::List { phrases } => {
+        Action::List { phrases, .. } => {
             let mut out = String::new();
             if phrases {
                 for p in set.phrases() {

@@ -3,15 +3,15 @@
 /// `(file name, contents)` of every file in the repository's `lexicons/` folder.
 /// A test checks that this list and the folder agree.
 pub const EMBEDDED: &[(&str, &str)] = &[
-    ("agents.toml", include_str!("/tmp/lexmin/agents.toml")),
-    ("coercion.toml", include_str!("/tmp/lexmin/coercion.toml")),
-    ("counter.toml", include_str!("/tmp/lexmin/counter.toml")),
-    ("deception.toml", include_str!("/tmp/lexmin/deception.toml")),
-    ("negation.toml", include_str!("/tmp/lexmin/negation.toml")),
-    ("power_seeking.toml", include_str!("/tmp/lexmin/power_seeking.toml")),
-    ("self_exfiltration.toml", include_str!("/tmp/lexmin/self_exfiltration.toml")),
-    ("shutdown_resistance.toml", include_str!("/tmp/lexmin/shutdown_resistance.toml")),
-    ("threatened_disclosure.toml", include_str!("/tmp/lexmin/threatened_disclosure.toml")),
+    ("agents.toml", include_str!("../../lexicons/agents.toml")),
+    ("coercion.toml", include_str!("../../lexicons/coercion.toml")),
+    ("counter.toml", include_str!("../../lexicons/counter.toml")),
+    ("deception.toml", include_str!("../../lexicons/deception.toml")),
+    ("negation.toml", include_str!("../../lexicons/negation.toml")),
+    ("power_seeking.toml", include_str!("../../lexicons/power_seeking.toml")),
+    ("self_exfiltration.toml", include_str!("../../lexicons/self_exfiltration.toml")),
+    ("shutdown_resistance.toml", include_str!("../../lexicons/shutdown_resistance.toml")),
+    ("threatened_disclosure.toml", include_str!("../../lexicons/threatened_disclosure.toml")),
 ];
 
 #[cfg(test)]
