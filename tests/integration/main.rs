@@ -6,5 +6,6 @@ mod common;
 mod eval;
 mod explain;
 mod lexicon;
+mod report;
 mod scan;
 mod scan_bad_input;
