@@ -12,7 +12,8 @@
 //! large a shard is. A shard's files are renamed into place when it completes and a line
 //! is appended to the journal; `--resume` skips the shards the journal lists.
 
-use std::collections::{BTreeMap, HashMap};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs;
 use std::io::{self, BufRead, Write};
 use std::path::{Path, PathBuf};
@@ -26,13 +27,19 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::{Engine, Scanner};
 use crate::reader::{self, Batch, ErrorKind, ReadOptions, RecordError, Shard};
+use crate::score::ScoredSpan;
 use crate::sink::{
-    output_stem, write_atomic, DocRow, Manifest, ShardEntry, ShardStatus, ShardWriter, SpanRow,
-    TableMeta,
+    output_stem, remove_tmp_tables, table_path, tmp_path, write_atomic, DocRow, Manifest,
+    ShardEntry, ShardStatus, ShardWriter, SpanRow, TableMeta,
 };
 
 /// Bytes of context kept on each side of a span.
 pub const CONTEXT_BYTES: usize = 200;
+
+/// Most span rows one document writes. A document that repeats a trope phrase over
+/// megabytes would otherwise turn each few bytes of input into a row of hundreds (its
+/// context), exhausting memory; real documents stay far below this.
+pub const MAX_SPANS_PER_DOC: usize = 10_000;
 
 /// What to do with an output folder that already holds a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -166,6 +173,10 @@ impl RunFiles {
             journal: dir.join(format!(".journal{suffix}.jsonl")),
         }
     }
+
+    fn all(&self) -> [&PathBuf; 3] {
+        [&self.manifest, &self.errors, &self.journal]
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -179,6 +190,38 @@ struct JournalHeader {
 struct JournalLine {
     entry: ShardEntry,
     errors: Vec<RecordError>,
+    /// Modification time in nanoseconds since the Unix epoch: the manifest's `mtime` has
+    /// whole seconds, too coarse to notice a shard rewritten within the second it was
+    /// scanned. 0 when the platform gives none.
+    #[serde(default)]
+    mtime_ns: u64,
+}
+
+/// When a shard was last modified, as recorded in the journal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stamp {
+    secs: i64,
+    nanos: u64,
+}
+
+impl Stamp {
+    fn of(path: &Path) -> Stamp {
+        let since = fs::metadata(path)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
+        Stamp {
+            secs: since.map_or(0, |d| d.as_secs() as i64),
+            nanos: since.map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)),
+        }
+    }
+
+    /// `true` when `line` was journaled for this very content (same size, same time).
+    fn matches(self, shard: &Shard, line: &JournalLine) -> bool {
+        shard.size == line.entry.size
+            && self.secs == line.entry.mtime
+            && (line.mtime_ns == 0 || line.mtime_ns == self.nanos)
+    }
 }
 
 /// Scans `cfg.inputs` into `cfg.out_dir` with `engine`, reporting live counts to
@@ -201,32 +244,32 @@ pub fn run_scan(
         lexicon_digest: engine.lexicons().digest().to_string(),
         options: options.clone(),
     };
-    let mut done: BTreeMap<String, JournalLine> = prepare_dir(cfg, &files, &header)?;
+    // Refusals come before anything is read or written.
+    let journaled = check_dir(cfg, &files, &header)?;
 
-    let discovery = reader::discover(&cfg.inputs);
+    let mut discovery = reader::discover(&cfg.inputs);
+    exclude_run_dir(&mut discovery.shards, &cfg.out_dir);
     if discovery.shards.is_empty() && discovery.errors.is_empty() {
         return Err(ScanError::NoInput);
     }
     let input_errors = discovery.errors;
+    let every_shard: BTreeSet<String> = discovery.shards.iter().map(|s| s.name.clone()).collect();
     // Ranks take every world-th shard of the sorted list: deterministic, and balanced when
     // shards are of similar size.
-    let mine: Vec<(Shard, i64)> = discovery
+    let mine: Vec<(Shard, Stamp)> = discovery
         .shards
         .into_iter()
         .enumerate()
         .filter(|(i, _)| i % world == cfg.rank)
         .map(|(_, s)| {
-            let mtime = mtime(&s.path);
-            (s, mtime)
+            let stamp = Stamp::of(&s.path);
+            (s, stamp)
         })
         .collect();
-    // A journaled shard is skipped only if it is unchanged on disk.
-    done.retain(|name, line| {
-        mine.iter()
-            .any(|(s, m)| &s.name == name && s.size == line.entry.size && *m == line.entry.mtime)
-    });
+    let (mut done, mut journal) =
+        prepare_dir(cfg, &files, &header, journaled, &mine, &every_shard)?;
     let resumed_shards = done.len();
-    let todo: Vec<(usize, &Shard, i64)> = mine
+    let todo: Vec<(usize, &Shard, Stamp)> = mine
         .iter()
         .enumerate()
         .filter(|(_, (s, _))| !done.contains_key(&s.name))
@@ -242,7 +285,6 @@ pub fn run_scan(
         .errors
         .fetch_add(input_errors.len() as u64, Ordering::Relaxed);
 
-    let mut journal = open_journal(&files.journal, &header, resumed_shards > 0 || cfg.mode == OutputMode::Resume)?;
     let meta = Arc::new(TableMeta {
         version: env!("CARGO_PKG_VERSION").to_string(),
         lexicon_digest: engine.lexicons().digest().to_string(),
@@ -311,92 +353,206 @@ fn options_json(cfg: &ScanConfig, engine: &Engine) -> serde_json::Value {
     })
 }
 
-fn mtime(path: &Path) -> i64 {
-    fs::metadata(path)
-        .and_then(|m| m.modified())
-        .ok()
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map_or(0, |d| d.as_secs() as i64)
+/// Drops shards that live inside the run folder: a run folder placed inside an input
+/// folder would otherwise have its own outputs (`*.parquet`, `errors.jsonl`, `run.json`)
+/// read back as input on `--resume`.
+fn exclude_run_dir(shards: &mut Vec<Shard>, out_dir: &Path) {
+    let Ok(run_dir) = fs::canonicalize(out_dir) else {
+        // Not there yet: nothing can be inside it.
+        return;
+    };
+    shards.retain(|s| !fs::canonicalize(&s.path).is_ok_and(|p| p.starts_with(&run_dir)));
 }
 
-/// Checks the output folder against the mode; returns the journaled shards on resume.
-fn prepare_dir(
+/// What the journal of an earlier run holds.
+struct Journaled {
+    /// The last line for each shard, by shard name.
+    lines: BTreeMap<String, JournalLine>,
+}
+
+/// Checks the output folder against the mode, writing nothing. On `--resume`, reads the
+/// journal and refuses when the run was made with other options, lexicons or version.
+fn check_dir(
     cfg: &ScanConfig,
     files: &RunFiles,
     header: &JournalHeader,
-) -> Result<BTreeMap<String, JournalLine>, ScanError> {
+) -> Result<Option<Journaled>, ScanError> {
     let dir = &cfg.out_dir;
-    let exists = dir.exists();
-    let ours = files.manifest.exists() || files.journal.exists();
-    let non_empty = exists
-        && fs::read_dir(dir)
-            .map_err(io_err(dir))?
-            .next()
-            .is_some();
-    let mut done = BTreeMap::new();
     match cfg.mode {
         OutputMode::New => {
+            let ours = files.all().iter().any(|f| f.exists());
+            let non_empty =
+                dir.is_dir() && fs::read_dir(dir).map_err(io_err(dir))?.next().is_some();
             // Several ranks share one folder, so for them only their own files count.
             if ours || (cfg.world_size <= 1 && non_empty) {
                 return Err(ScanError::NotEmpty(dir.clone()));
             }
+            Ok(None)
         }
-        OutputMode::Force => {
-            if exists {
-                remove_outputs(dir, files)?;
-            }
-        }
+        OutputMode::Force => Ok(None),
         OutputMode::Resume => {
             if files.journal.exists() {
-                done = read_journal(&files.journal, header)?;
+                read_journal(&files.journal, header).map(Some)
+            } else {
+                Ok(None)
             }
         }
+    }
+}
+
+/// Makes the folder ready: removes previous outputs on `--force`, keeps on `--resume` the
+/// journal lines of shards unchanged on disk (removing the outputs of the others), clears
+/// temporary files a killed run left, and starts this run's journal. Returns the shards
+/// already done and the journal, open for appending.
+fn prepare_dir(
+    cfg: &ScanConfig,
+    files: &RunFiles,
+    header: &JournalHeader,
+    journaled: Option<Journaled>,
+    mine: &[(Shard, Stamp)],
+    every_shard: &BTreeSet<String>,
+) -> Result<(BTreeMap<String, JournalLine>, fs::File), ScanError> {
+    let dir = &cfg.out_dir;
+    if cfg.mode == OutputMode::Force && dir.exists() {
+        remove_outputs(cfg, files, mine)?;
     }
     for sub in ["", "spans", "docs"] {
         let p = dir.join(sub);
         fs::create_dir_all(&p).map_err(io_err(&p))?;
     }
-    Ok(done)
-}
-
-fn remove_outputs(dir: &Path, files: &RunFiles) -> Result<(), ScanError> {
-    for f in [&files.manifest, &files.errors, &files.journal] {
-        if f.exists() {
-            fs::remove_file(f).map_err(io_err(f))?;
+    for f in files.all() {
+        let _ = fs::remove_file(tmp_path(f));
+    }
+    let mut done = BTreeMap::new();
+    if let Some(journaled) = journaled {
+        let by_name: BTreeMap<&str, &(Shard, Stamp)> = mine
+            .iter()
+            .map(|item| (item.0.name.as_str(), item))
+            .collect();
+        for (name, line) in journaled.lines {
+            match by_name.get(name.as_str()) {
+                Some((shard, stamp)) if stamp.matches(shard, &line) => {
+                    done.insert(name, line);
+                }
+                // Changed on disk: its old outputs go now, so the folder never mixes rows
+                // of two versions of a shard; it is scanned again below.
+                Some(_) => remove_tables(dir, &name)?,
+                // Gone from the inputs: its outputs go too. A shard that still exists but
+                // now falls to another rank is left to that rank, which overwrites it.
+                None if !every_shard.contains(&name) => remove_tables(dir, &name)?,
+                None => {}
+            }
         }
     }
+    // The journal is rewritten whole (atomically) with the lines kept: a line torn by a
+    // crash, or one of a shard scanned again, must not come back on a later resume.
+    let mut text = serde_json::to_vec(header).expect("serializable");
+    text.push(b'\n');
+    for line in done.values() {
+        serde_json::to_writer(&mut text, line).expect("serializable");
+        text.push(b'\n');
+    }
+    write_atomic(&files.journal, &text).map_err(io_err(&files.journal))?;
+    let journal = fs::OpenOptions::new()
+        .append(true)
+        .open(&files.journal)
+        .map_err(io_err(&files.journal))?;
+    Ok((done, journal))
+}
+
+/// Removes a shard's tables and any temporary files of them.
+fn remove_tables(dir: &Path, shard: &str) -> Result<(), ScanError> {
+    let stem = output_stem(shard);
+    remove_tmp_tables(dir, &stem);
     for sub in ["spans", "docs"] {
-        let p = dir.join(sub);
-        if p.exists() {
-            fs::remove_dir_all(&p).map_err(io_err(&p))?;
+        let p = table_path(dir, sub, &stem);
+        match fs::remove_file(&p) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io_err(&p)(e)),
         }
     }
     Ok(())
 }
 
-fn read_journal(
-    path: &Path,
-    header: &JournalHeader,
-) -> Result<BTreeMap<String, JournalLine>, ScanError> {
+/// `--force`: one rank alone owns the folder and clears every output in it; among several
+/// ranks, each clears only its own files, since the others may be writing theirs.
+fn remove_outputs(
+    cfg: &ScanConfig,
+    files: &RunFiles,
+    mine: &[(Shard, Stamp)],
+) -> Result<(), ScanError> {
+    let dir = &cfg.out_dir;
+    let mut bookkeeping: Vec<PathBuf> = files.all().iter().map(|f| f.to_path_buf()).collect();
+    if cfg.world_size <= 1 {
+        // Files of an earlier multi-rank run in the same folder would otherwise be read
+        // as part of this run.
+        for entry in fs::read_dir(dir).map_err(io_err(dir))?.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let rank_file = |prefix: &str, ext: &str| {
+                name.strip_prefix(prefix)
+                    .and_then(|r| r.strip_suffix(ext))
+                    .is_some_and(|r| r.len() == 5 && r.bytes().all(|b| b.is_ascii_digit()))
+            };
+            if rank_file("run.rank-", ".json")
+                || rank_file("errors.rank-", ".jsonl")
+                || rank_file(".journal.rank-", ".jsonl")
+            {
+                bookkeeping.push(entry.path());
+            }
+        }
+    }
+    for f in &bookkeeping {
+        if f.exists() {
+            fs::remove_file(f).map_err(io_err(f))?;
+        }
+    }
+    if cfg.world_size <= 1 {
+        for sub in ["spans", "docs"] {
+            let p = dir.join(sub);
+            if p.exists() {
+                fs::remove_dir_all(&p).map_err(io_err(&p))?;
+            }
+        }
+    } else {
+        for (shard, _) in mine {
+            remove_tables(dir, &shard.name)?;
+        }
+    }
+    Ok(())
+}
+
+fn read_journal(path: &Path, header: &JournalHeader) -> Result<Journaled, ScanError> {
     let file = fs::File::open(path).map_err(io_err(path))?;
     let mut lines = io::BufReader::new(file).lines();
+    let empty = Journaled {
+        lines: BTreeMap::new(),
+    };
     let first = match lines.next() {
         Some(l) => l.map_err(io_err(path))?,
-        None => return Ok(BTreeMap::new()),
+        None => return Ok(empty),
     };
+    // An unreadable header means no usable journal: every shard is scanned again.
     let Ok(old) = serde_json::from_str::<JournalHeader>(&first) else {
-        return Ok(BTreeMap::new());
+        return Ok(empty);
     };
+    let short = |d: &str| d[..12.min(d.len())].to_string();
     let mut diffs = Vec::new();
+    if old.version != header.version {
+        diffs.push(format!(
+            "tropescan version: {} recorded, {} now",
+            old.version, header.version
+        ));
+    }
     if old.lexicon_digest != header.lexicon_digest {
         diffs.push(format!(
             "lexicons differ (digest {} recorded, {} now)",
-            &old.lexicon_digest[..12.min(old.lexicon_digest.len())],
-            &header.lexicon_digest[..12]
+            short(&old.lexicon_digest),
+            short(&header.lexicon_digest)
         ));
     }
     if let (Some(a), Some(b)) = (old.options.as_object(), header.options.as_object()) {
-        let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+        let keys: BTreeSet<&String> = a.keys().chain(b.keys()).collect();
         for k in keys {
             if a.get(k) != b.get(k) {
                 diffs.push(format!(
@@ -418,21 +574,7 @@ fn read_journal(
             done.insert(j.entry.shard.clone(), j);
         }
     }
-    Ok(done)
-}
-
-fn open_journal(path: &Path, header: &JournalHeader, append: bool) -> Result<fs::File, ScanError> {
-    if append && path.exists() {
-        return fs::OpenOptions::new()
-            .append(true)
-            .open(path)
-            .map_err(io_err(path));
-    }
-    let mut f = fs::File::create(path).map_err(io_err(path))?;
-    let mut line = serde_json::to_vec(header).expect("serializable");
-    line.push(b'\n');
-    f.write_all(&line).map_err(io_err(path))?;
-    Ok(f)
+    Ok(Journaled { lines: done })
 }
 
 /// One batch's results.
@@ -476,13 +618,21 @@ fn execute(
     cfg: &ScanConfig,
     engine: &Engine,
     progress: &Progress,
-    todo: &[(usize, &Shard, i64)],
+    todo: &[(usize, &Shard, Stamp)],
     meta: &Arc<TableMeta>,
     journal: &mut fs::File,
 ) -> Result<Vec<JournalLine>, ScanError> {
     if todo.is_empty() {
         return Ok(Vec::new());
     }
+    // A killed run can leave temporary tables behind; only this rank's shards are
+    // touched, since other ranks may be writing theirs in the same folder.
+    let clear_tmp = || {
+        for (_, shard, _) in todo {
+            remove_tmp_tables(&cfg.out_dir, &output_stem(&shard.name));
+        }
+    };
+    clear_tmp();
     let threads = if cfg.threads == 0 {
         std::thread::available_parallelism().map_or(1, |n| n.get())
     } else {
@@ -535,7 +685,9 @@ fn execute(
                 Msg::Result { seq, out, .. } => {
                     st.pending.insert(seq, out);
                 }
-                Msg::ReaderDone { batches, errors, .. } => {
+                Msg::ReaderDone {
+                    batches, errors, ..
+                } => {
                     st.total = Some(batches);
                     st.reader_errors = errors;
                 }
@@ -549,7 +701,7 @@ fn execute(
             }
             if st.total == Some(st.next) {
                 let st = states.remove(&shard).expect("present");
-                match finish_shard(st, journal, todo[shard].1) {
+                match finish_shard(st, journal, todo[shard].2) {
                     Ok(line) => {
                         progress.shards_done.fetch_add(1, Ordering::Relaxed);
                         finished.push(line);
@@ -566,20 +718,26 @@ fn execute(
         // Shards left in `states` were cut short by cancellation: their temporary files
         // are removed and they will be scanned again on resume.
         for (_, st) in states {
-            drop(st.writer);
+            st.writer.abandon();
         }
     });
-    cleanup_tmp(&cfg.out_dir);
+    // A write error can leave a table half-renamed or unwritten: clear what remains.
+    clear_tmp();
     match write_error {
         Some(e) => Err(e),
         None => Ok(finished),
     }
 }
 
-fn new_state(cfg: &ScanConfig, item: &(usize, &Shard, i64), meta: &Arc<TableMeta>) -> ShardState {
-    let (_, shard, mtime) = *item;
+fn new_state(cfg: &ScanConfig, item: &(usize, &Shard, Stamp), meta: &Arc<TableMeta>) -> ShardState {
+    let (_, shard, stamp) = *item;
     ShardState {
-        writer: ShardWriter::new(&cfg.out_dir, &shard.name, output_stem(&shard.name), meta.clone()),
+        writer: ShardWriter::new(
+            &cfg.out_dir,
+            &shard.name,
+            output_stem(&shard.name),
+            meta.clone(),
+        ),
         next: 0,
         pending: BTreeMap::new(),
         total: None,
@@ -593,7 +751,7 @@ fn new_state(cfg: &ScanConfig, item: &(usize, &Shard, i64), meta: &Arc<TableMeta
                 .and_then(|v| v.as_str().map(str::to_string))
                 .unwrap_or_default(),
             size: shard.size,
-            mtime,
+            mtime: stamp.secs,
             status: ShardStatus::Done,
             docs: 0,
             bytes: 0,
@@ -622,7 +780,13 @@ fn drain(st: &mut ShardState) -> io::Result<()> {
     Ok(())
 }
 
-fn finish_shard(mut st: ShardState, journal: &mut fs::File, _shard: &Shard) -> io::Result<JournalLine> {
+/// Publishes a shard's tables, then journals it: a shard is in the journal only once its
+/// files are durable, so a crash anywhere leaves it either done or to be scanned again.
+fn finish_shard(
+    mut st: ShardState,
+    journal: &mut fs::File,
+    stamp: Stamp,
+) -> io::Result<JournalLine> {
     let fatal = st.reader_errors.iter().any(|e| {
         matches!(
             e.kind,
@@ -638,7 +802,12 @@ fn finish_shard(mut st: ShardState, journal: &mut fs::File, _shard: &Shard) -> i
     errors.extend(std::mem::take(&mut st.reader_errors));
     // Record errors first by position; shard-level errors (no row) last.
     errors.sort_by(|a, b| {
-        (a.row.is_none(), a.row, a.offset, &a.reason).cmp(&(b.row.is_none(), b.row, b.offset, &b.reason))
+        (a.row.is_none(), a.row, a.offset, &a.reason).cmp(&(
+            b.row.is_none(),
+            b.row,
+            b.offset,
+            &b.reason,
+        ))
     });
     st.entry.errors = errors.len() as u64;
     st.entry.outputs = st.writer.finish()?;
@@ -646,6 +815,7 @@ fn finish_shard(mut st: ShardState, journal: &mut fs::File, _shard: &Shard) -> i
     let line = JournalLine {
         entry: st.entry,
         errors,
+        mtime_ns: stamp.nanos,
     };
     let mut bytes = serde_json::to_vec(&line).expect("serializable");
     bytes.push(b'\n');
@@ -654,23 +824,9 @@ fn finish_shard(mut st: ShardState, journal: &mut fs::File, _shard: &Shard) -> i
     Ok(line)
 }
 
-fn cleanup_tmp(dir: &Path) {
-    for sub in ["spans", "docs"] {
-        if let Ok(rd) = fs::read_dir(dir.join(sub)) {
-            for e in rd.flatten() {
-                let name = e.file_name();
-                let name = name.to_string_lossy();
-                if name.starts_with('.') && name.ends_with(".tmp") {
-                    let _ = fs::remove_file(e.path());
-                }
-            }
-        }
-    }
-}
-
 fn reader_loop(
     cfg: &ScanConfig,
-    todo: &[(usize, &Shard, i64)],
+    todo: &[(usize, &Shard, Stamp)],
     next_shard: &AtomicUsize,
     progress: &Progress,
     work_tx: SyncSender<(usize, u64, Batch)>,
@@ -726,7 +882,7 @@ fn worker_loop(
     pool: &rayon::ThreadPool,
     engine: &Engine,
     cfg: &ScanConfig,
-    todo: &[(usize, &Shard, i64)],
+    todo: &[(usize, &Shard, Stamp)],
     progress: &Progress,
     work_rx: Receiver<(usize, u64, Batch)>,
     res_tx: SyncSender<Msg>,
@@ -748,7 +904,12 @@ fn worker_loop(
 }
 
 /// Turns one batch into rows.
-fn process_batch(scanner: &mut Scanner<'_>, shard: &str, batch: Batch, cfg: &ScanConfig) -> BatchOut {
+fn process_batch(
+    scanner: &mut Scanner<'_>,
+    shard: &str,
+    batch: Batch,
+    cfg: &ScanConfig,
+) -> BatchOut {
     let mut out = BatchOut::default();
     match batch {
         Batch::Lines {
@@ -779,7 +940,16 @@ fn process_batch(scanner: &mut Scanner<'_>, shard: &str, batch: Batch, cfg: &Sca
                             Some(id) => id.into_owned(),
                             None => format!("{shard}:{}", row + 1),
                         };
-                        scan_doc(scanner, &mut out, cfg, row, id, &doc.text, doc.source.as_deref());
+                        scan_doc(
+                            scanner,
+                            &mut out,
+                            cfg,
+                            shard,
+                            row,
+                            id,
+                            &doc.text,
+                            doc.source.as_deref(),
+                        );
                     }
                     Err((kind, reason)) => {
                         out.errors
@@ -790,17 +960,28 @@ fn process_batch(scanner: &mut Scanner<'_>, shard: &str, batch: Batch, cfg: &Sca
         }
         Batch::Docs(docs) => {
             for d in docs {
-                scan_doc(scanner, &mut out, cfg, d.row, d.id, &d.text, d.source.as_deref());
+                scan_doc(
+                    scanner,
+                    &mut out,
+                    cfg,
+                    shard,
+                    d.row,
+                    d.id,
+                    &d.text,
+                    d.source.as_deref(),
+                );
             }
         }
     }
     out
 }
 
+#[allow(clippy::too_many_arguments)]
 fn scan_doc(
     scanner: &mut Scanner<'_>,
     out: &mut BatchOut,
     cfg: &ScanConfig,
+    shard: &str,
     row: u64,
     id: String,
     text: &str,
@@ -816,7 +997,20 @@ fn scan_doc(
     if a.spans.is_empty() && !cfg.all_docs {
         return;
     }
-    for s in a.spans {
+    let kept = spans_to_write(a.spans);
+    if kept.len() < a.spans.len() {
+        out.errors.push(RecordError::at(
+            shard,
+            row,
+            None,
+            ErrorKind::TooManySpans,
+            format!(
+                "{} spans, more than {MAX_SPANS_PER_DOC} per document: the {MAX_SPANS_PER_DOC} highest-scoring were written",
+                a.spans.len()
+            ),
+        ));
+    }
+    for s in kept.iter() {
         let (start, end) = a.orig_range(&s.hit);
         let agent = s.factors.agent_hit.map(|i| {
             let (cs, ce) = a.orig_range(&a.hits[i as usize]);
@@ -828,25 +1022,44 @@ fn scan_doc(
             start: start as u64,
             end: end as u64,
             category: engine.category_name(s.category).to_string(),
-            rule: engine.lexicons().entry(s.hit.entry as usize).entry.id.clone(),
+            rule: engine
+                .lexicons()
+                .entry(s.hit.entry as usize)
+                .entry
+                .id
+                .clone(),
             score: s.score,
             text: text[start..end].to_string(),
             context: context(text, start, end, CONTEXT_BYTES).to_string(),
             agent,
         });
     }
-    out.n_spans += a.spans.len() as u64;
+    out.n_spans += kept.len() as u64;
     out.docs.push(DocRow {
         doc_id: id,
         row,
         bytes: text.len() as u64,
         score: a.doc.score,
         flagged: a.doc.flagged,
-        n_spans: a.spans.len() as u32,
+        n_spans: kept.len() as u32,
         categories: a.doc.categories.clone(),
         counter_score: a.doc.counter_score,
         source: source.map(str::to_string),
     });
+}
+
+/// The spans a document writes: all of them or, past [`MAX_SPANS_PER_DOC`], the
+/// highest-scoring ones (earlier first on ties), in text order.
+fn spans_to_write(spans: &[ScoredSpan]) -> Cow<'_, [ScoredSpan]> {
+    if spans.len() <= MAX_SPANS_PER_DOC {
+        return Cow::Borrowed(spans);
+    }
+    let order = |a: &usize, b: &usize| spans[*b].score.total_cmp(&spans[*a].score).then(a.cmp(b));
+    let mut idx: Vec<usize> = (0..spans.len()).collect();
+    idx.select_nth_unstable_by(MAX_SPANS_PER_DOC - 1, order);
+    idx.truncate(MAX_SPANS_PER_DOC);
+    idx.sort_unstable();
+    Cow::Owned(idx.into_iter().map(|i| spans[i]).collect())
 }
 
 /// Up to `n` bytes either side of `start..end`, widened to character boundaries.

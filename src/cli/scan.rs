@@ -68,7 +68,11 @@ pub fn run(args: ScanArgs) -> Exit {
         Err(x) => return x,
     };
     let path = |s: &str| FieldPath::parse(s);
-    let fields = match (path(&args.text_field), path(&args.id_field), path(&args.source_field)) {
+    let fields = match (
+        path(&args.text_field),
+        path(&args.id_field),
+        path(&args.source_field),
+    ) {
         (Ok(t), Ok(i), Ok(s)) => Fields::new(t, i, s),
         (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return fail(&e, None),
     };
@@ -111,13 +115,14 @@ pub fn run(args: ScanArgs) -> Exit {
     let progress = Arc::new(Progress::default());
     {
         let p = progress.clone();
-        // First Ctrl-C: stop reading, finish what is in flight, write a resumable run.
-        // Second: leave at once.
+        // First Ctrl-C: stop reading, keep the shards already finished, write the manifest
+        // and errors of what was done. Second: leave at once (the journal still makes the
+        // run resumable, as after a kill).
         let _ = ctrlc::set_handler(move || {
             if p.cancel.swap(true, Ordering::SeqCst) {
                 std::process::exit(Exit::Interrupted as i32);
             }
-            eprintln!("\ninterrupted: finishing shards in flight; rerun with --resume to continue");
+            eprintln!("\ninterrupted: stopping; finished shards are kept, rerun with --resume to continue");
         });
     }
     let started = Instant::now();
@@ -167,14 +172,21 @@ pub fn run(args: ScanArgs) -> Exit {
     }
 }
 
-type Display = (Arc<std::sync::atomic::AtomicBool>, std::thread::JoinHandle<()>);
+type Display = (
+    Arc<std::sync::atomic::AtomicBool>,
+    std::thread::JoinHandle<()>,
+);
 
 fn spawn_progress(p: Arc<Progress>, started: Instant) -> Display {
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let stop2 = stop.clone();
     let tty = std::io::stderr().is_terminal();
     // On a terminal the line is redrawn in place; in a log, a line every 10 seconds.
-    let every = if tty { Duration::from_millis(250) } else { Duration::from_secs(10) };
+    let every = if tty {
+        Duration::from_millis(250)
+    } else {
+        Duration::from_secs(10)
+    };
     let handle = std::thread::spawn(move || {
         let mut last = Instant::now();
         let mut drew = false;
@@ -204,7 +216,11 @@ fn progress_line(p: &Progress, started: Instant) -> String {
     let total = p.total_bytes.load(Ordering::Relaxed).max(1) as f64;
     let secs = started.elapsed().as_secs_f64().max(1e-9);
     let rate = done / secs;
-    let eta = if rate > 0.0 { (total - done).max(0.0) / rate } else { 0.0 };
+    let eta = if rate > 0.0 {
+        (total - done).max(0.0) / rate
+    } else {
+        0.0
+    };
     format!(
         "{:>5.1}% {:.0}/{:.0} MB  {:.1} MB/s  {} docs  {} flagged  {}/{} shards  {} errors  ETA {}",
         100.0 * done / total,

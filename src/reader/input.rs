@@ -50,11 +50,23 @@ pub fn discover(inputs: &[String]) -> Discovery {
             }
             continue;
         }
-        errors.push(bad(input, "no such file or folder".into()));
+        errors.push(bad(input, missing_reason(path)));
     }
     Discovery {
         shards: found.into_values().collect(),
         errors,
+    }
+}
+
+/// Why a path that does not resolve is unusable: a dangling symlink or a symlink loop says
+/// so, rather than claiming nothing is there.
+fn missing_reason(path: &Path) -> String {
+    match (std::fs::symlink_metadata(path), std::fs::metadata(path)) {
+        (Ok(link), Err(e)) if link.file_type().is_symlink() => {
+            format!("the symlink does not resolve: {e}")
+        }
+        (_, Err(e)) if e.kind() != std::io::ErrorKind::NotFound => e.to_string(),
+        _ => "no such file or folder".into(),
     }
 }
 
@@ -104,10 +116,25 @@ fn add_file(
     let meta = match std::fs::metadata(path) {
         Ok(m) => m,
         Err(e) => {
-            errors.push(RecordError::shard(&name, ErrorKind::Unreadable, e.to_string()));
+            errors.push(RecordError::shard(
+                &name,
+                ErrorKind::Unreadable,
+                e.to_string(),
+            ));
             return;
         }
     };
+    // Opening a FIFO blocks until something writes to it, and sockets and devices are not
+    // shards: only regular files are read. (Inside folders they are skipped silently, like
+    // any file without a shard extension.)
+    if !meta.is_file() {
+        errors.push(RecordError::shard(
+            &name,
+            ErrorKind::Unreadable,
+            "not a regular file (a FIFO, socket or device): skipped",
+        ));
+        return;
+    }
     let by_name = format_from_name(&name);
     let format = match by_name {
         Some(f) => {
@@ -120,7 +147,11 @@ fn add_file(
         None if explicit => match head(path, 4096) {
             Ok(h) => sniff_format(&h),
             Err(e) => {
-                errors.push(RecordError::shard(&name, ErrorKind::Unreadable, e.to_string()));
+                errors.push(RecordError::shard(
+                    &name,
+                    ErrorKind::Unreadable,
+                    e.to_string(),
+                ));
                 return;
             }
         },
@@ -166,7 +197,6 @@ fn sniff_format(head: &[u8]) -> Format {
         _ => Format::Text,
     }
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -127,6 +127,9 @@ pub enum ErrorKind {
     InvalidUtf8,
     /// The document exceeds `--max-doc-bytes`.
     TooLarge,
+    /// The document has more spans than one document may write; the highest-scoring were
+    /// written and the document was scored on all of them.
+    TooManySpans,
     /// A compressed stream ended early or is corrupt.
     Truncated,
     /// The file could not be opened or read.

@@ -11,9 +11,12 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 pub use manifest::{Manifest, ShardEntry, ShardStatus, Totals};
-pub use parquet::{doc_schema, span_schema, DocRow, ShardWriter, SpanRow, TableMeta};
+pub use parquet::{
+    doc_schema, remove_tmp_tables, span_schema, table_path, DocRow, ShardWriter, SpanRow, TableMeta,
+};
 
-/// Writes `bytes` to `path` atomically (temporary file, fsync, rename).
+/// Writes `bytes` to `path` atomically (temporary file, fsync, rename, fsync of the
+/// folder), so readers see the old file or the new one, never a mix, even after a crash.
 ///
 /// # Errors
 /// Any I/O error; the temporary file is removed on failure.
@@ -22,13 +25,36 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let res = (|| {
         let mut f = File::create(&tmp)?;
         f.write_all(bytes)?;
-        f.sync_all()
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
     })();
     if let Err(e) = res {
         let _ = std::fs::remove_file(&tmp);
         return Err(e);
     }
-    std::fs::rename(&tmp, path)
+    sync_dir(path.parent().unwrap_or(Path::new(".")))
+}
+
+/// Flushes a folder's entries to disk, so a rename or removal in it survives a power loss
+/// (a file's own fsync does not cover its name). A no-op where folders cannot be opened.
+///
+/// # Errors
+/// The folder cannot be opened or flushed.
+pub fn sync_dir(dir: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        let dir = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        };
+        File::open(dir)?.sync_all()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        Ok(())
+    }
 }
 
 /// The temporary name a file is written under before it is renamed into place.

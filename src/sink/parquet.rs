@@ -49,7 +49,7 @@ use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
 
-use super::tmp_path;
+use super::{sync_dir, tmp_path};
 
 /// Rows per record batch and per flush; fixed so output bytes never depend on scheduling.
 const BATCH_ROWS: usize = 8192;
@@ -159,11 +159,16 @@ struct Table {
 impl Table {
     fn create(path: PathBuf, schema: SchemaRef, meta: &TableMeta) -> io::Result<Table> {
         let props = WriterProperties::builder()
-            .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).expect("valid level")))
+            .set_compression(Compression::ZSTD(
+                ZstdLevel::try_new(3).expect("valid level"),
+            ))
             .set_created_by(format!("tropescan {}", meta.version))
             .set_key_value_metadata(Some(vec![
                 KeyValue::new("tropescan.version".into(), meta.version.clone()),
-                KeyValue::new("tropescan.lexicon_digest".into(), meta.lexicon_digest.clone()),
+                KeyValue::new(
+                    "tropescan.lexicon_digest".into(),
+                    meta.lexicon_digest.clone(),
+                ),
                 KeyValue::new("tropescan.threshold".into(), meta.threshold.to_string()),
             ]))
             .build();
@@ -181,6 +186,28 @@ impl Table {
         file.sync_all()?;
         std::fs::rename(tmp_path(&self.path), &self.path)?;
         Ok(self.path)
+    }
+}
+
+/// Where a shard's table goes: `dir/<sub>/<stem>.parquet` (`sub` is `spans` or `docs`).
+pub fn table_path(dir: &Path, sub: &str, stem: &str) -> PathBuf {
+    dir.join(sub).join(format!("{stem}.parquet"))
+}
+
+/// Removes the temporary files a shard's tables are written under, left behind when a
+/// scan was killed while writing them. Missing files are not an error.
+pub fn remove_tmp_tables(dir: &Path, stem: &str) {
+    for sub in ["spans", "docs"] {
+        let _ = std::fs::remove_file(tmp_path(&table_path(dir, sub, stem)));
+    }
+}
+
+/// Removes `path`; returns whether there was something to remove.
+fn remove_if_present(path: &Path) -> io::Result<bool> {
+    match std::fs::remove_file(path) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e),
     }
 }
 
@@ -236,6 +263,11 @@ impl ShardWriter {
     /// Writes what is queued, closes the files and moves them into place. Returns the
     /// files written, relative to the run folder.
     ///
+    /// A table that got no row has no file: one left by an earlier scan of the shard (whose
+    /// content has changed since) is removed, so the folder holds exactly this scan's rows.
+    /// The folders are flushed before returning, so once the caller records the shard as
+    /// done, its files are durable.
+    ///
     /// # Errors
     /// I/O or Parquet errors.
     pub fn finish(mut self) -> io::Result<Vec<String>> {
@@ -248,20 +280,37 @@ impl ShardWriter {
             self.write_docs(&docs)?;
         }
         let mut out = Vec::new();
-        if let Some(t) = self.span_table.take() {
-            t.finish()?;
-            out.push(format!("spans/{}.parquet", self.stem));
-        }
-        if let Some(t) = self.doc_table.take() {
-            t.finish()?;
-            out.push(format!("docs/{}.parquet", self.stem));
+        let tables = [
+            ("spans", self.span_table.take()),
+            ("docs", self.doc_table.take()),
+        ];
+        for (sub, table) in tables {
+            let changed = match table {
+                Some(t) => {
+                    t.finish()?;
+                    out.push(format!("{sub}/{}.parquet", self.stem));
+                    true
+                }
+                None => remove_if_present(&table_path(&self.dir, sub, &self.stem))?,
+            };
+            if changed {
+                sync_dir(&self.dir.join(sub))?;
+            }
         }
         Ok(out)
     }
 
+    /// Stops without publishing: temporary files are removed and files already in place
+    /// (from an earlier, finished scan of the shard) are left as they are.
+    pub fn abandon(mut self) {
+        drop(self.span_table.take());
+        drop(self.doc_table.take());
+        remove_tmp_tables(&self.dir, &self.stem);
+    }
+
     fn write_spans(&mut self, rows: &[SpanRow]) -> io::Result<()> {
         if self.span_table.is_none() {
-            let path = self.dir.join("spans").join(format!("{}.parquet", self.stem));
+            let path = table_path(&self.dir, "spans", &self.stem);
             self.span_table = Some(Table::create(path, span_schema(), &self.meta)?);
         }
         let n = rows.len();
@@ -303,13 +352,16 @@ impl ShardWriter {
             Arc::new(agent.finish()),
         ];
         let batch = RecordBatch::try_new(span_schema(), cols).map_err(io::Error::other)?;
-        self.span_table.as_mut().expect("created above").write(&batch)
+        self.span_table
+            .as_mut()
+            .expect("created above")
+            .write(&batch)
     }
 
     fn write_docs(&mut self, rows: &[DocRow]) -> io::Result<()> {
         let schema = doc_schema(&self.meta.categories);
         if self.doc_table.is_none() {
-            let path = self.dir.join("docs").join(format!("{}.parquet", self.stem));
+            let path = table_path(&self.dir, "docs", &self.stem);
             self.doc_table = Some(Table::create(path, schema.clone(), &self.meta)?);
         }
         let n = rows.len();
@@ -357,6 +409,9 @@ impl ShardWriter {
         cols.push(Arc::new(counter.finish()));
         cols.push(Arc::new(source.finish()));
         let batch = RecordBatch::try_new(schema, cols).map_err(io::Error::other)?;
-        self.doc_table.as_mut().expect("created above").write(&batch)
+        self.doc_table
+            .as_mut()
+            .expect("created above")
+            .write(&batch)
     }
 }

@@ -6,6 +6,7 @@ mod common;
 mod eval;
 mod explain;
 mod lexicon;
+mod reliability;
 mod report;
 mod scan;
 mod scan_bad_input;
