@@ -18,7 +18,7 @@ pub struct Normalized {
     orig_len: usize,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Seg {
     norm: u32,
     orig: u32,
@@ -60,6 +60,13 @@ impl Normalized {
 
     /// Normalizes `src` into this buffer, replacing what it held.
     pub fn fill(&mut self, src: &str) {
+        self.fill_with::<true>(src);
+    }
+
+    /// [`Normalized::fill`], with the plain-ASCII fast path on or off; off, every byte
+    /// takes the general path, which the tests use as the reference the fast path must
+    /// agree with.
+    fn fill_with<const FAST_RUNS: bool>(&mut self, src: &str) {
         self.text.clear();
         self.segs.clear();
         self.orig_len = src.len();
@@ -118,9 +125,15 @@ impl Normalized {
                     continue;
                 }
                 identity(segs, out.len(), i, &mut need_identity);
-                out.push(m);
+                // Most text is printable ASCII with single spaces: copy such a run in one
+                // tight loop (one segment, no per-byte bookkeeping).
+                if FAST_RUNS {
+                    i = copy_plain_run(bytes, i, out);
+                } else {
+                    out.push(m);
+                    i += 1;
+                }
                 prev_space = false;
-                i += 1;
                 continue;
             }
             let ch = decode_at(src, i);
@@ -224,6 +237,73 @@ impl Normalized {
     }
 }
 
+/// `true` for an ASCII byte that normalizes to itself or its lowercase: anything but
+/// whitespace and non-ASCII.
+#[inline(always)]
+fn is_plain(b: u8) -> bool {
+    b < 0x80 && b != b' ' && !(b'\t'..=b'\r').contains(&b)
+}
+
+/// Copies, lowercased, the run of plain ASCII bytes (and single spaces between them) that
+/// starts at `start`, which must be a plain byte; returns where the run ends.
+///
+/// Everything in such a run maps one to one, so the caller's single identity segment
+/// covers it and the loop does no bookkeeping beyond the copy. Eight bytes at a time where
+/// they are all printable or lone spaces (most of any English text), byte by byte where not.
+#[inline]
+fn copy_plain_run(bytes: &[u8], start: usize, out: &mut Vec<u8>) -> usize {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    // High bit of each byte set where the byte is in `lo..=hi`; every byte must be ASCII,
+    // so the additions never carry into the next byte.
+    #[inline(always)]
+    fn in_range(x: u64, lo: u8, hi: u8) -> u64 {
+        let ge_lo = x + LO * u64::from(0x80 - lo);
+        let gt_hi = x + LO * u64::from(0x7f - hi);
+        ge_lo & !gt_hi & HI
+    }
+    out.reserve(bytes.len() - start);
+    let mut i = start;
+    // Invariant: the byte before `i` is a plain byte, never a space, so a space at `i` is
+    // not the second of a run.
+    loop {
+        while let Some(chunk) = bytes.get(i..i + 8) {
+            let x = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
+            if x & HI != 0 {
+                break;
+            }
+            let space = in_range(x, b' ', b' ');
+            if in_range(x, 0x21, 0x7f) | space != HI {
+                break;
+            }
+            // Two spaces in a row start a run to collapse; a space in the last byte must
+            // be followed by a plain byte (or the end) to stay one to one.
+            if space & (space >> 8) != 0
+                || (space >> 63 != 0 && !bytes.get(i + 8).map_or(true, |&b| is_plain(b)))
+            {
+                break;
+            }
+            let lower = x | (in_range(x, b'A', b'Z') >> 2);
+            out.extend_from_slice(&lower.to_le_bytes());
+            i += 8;
+        }
+        match bytes.get(i) {
+            Some(&b) if is_plain(b) => {
+                out.push(b.to_ascii_lowercase());
+                i += 1;
+            }
+            // A single space before a plain byte is copied as is; runs of whitespace and
+            // spaces next to non-ASCII text go through the general path.
+            Some(&b' ') if bytes.get(i + 1).is_some_and(|&c| is_plain(c)) => {
+                out.push(b' ');
+                out.push(bytes[i + 1].to_ascii_lowercase());
+                i += 2;
+            }
+            _ => return i,
+        }
+    }
+}
+
 #[inline]
 fn identity(segs: &mut Vec<Seg>, norm: usize, orig: usize, need: &mut bool) {
     if *need {
@@ -313,6 +393,47 @@ mod tests {
         assert_eq!(find("émile"), "Émile");
         assert_eq!(find("the ai"), "The  AI");
         check_roundtrip(src);
+    }
+
+    fn check_fast_path(src: &str) {
+        let mut fast = Normalized::new();
+        fast.fill(src);
+        let mut slow = Normalized::new();
+        slow.fill_with::<false>(src);
+        assert_eq!(fast.text, slow.text, "{src:?}");
+        assert_eq!(fast.segs, slow.segs, "{src:?}");
+    }
+
+    #[test]
+    fn fast_path_agrees_with_general_path() {
+        for src in [
+            "",
+            "a",
+            "A b",
+            "a ",
+            " a",
+            "a  b",
+            "a \n b",
+            "a\tb",
+            "x \u{00A0}y",
+            "x\u{00A0} y",
+            "Hello, World! It's 42.",
+            "word’s “quoted” ÉCOLE — İstanbul",
+            "\0ctrl\x7f\x01 A",
+            "end with space ",
+            "Chunks Of Eight Bytes and more, ending with a space ",
+            "abcdefg h  ijklmnop q\nrstuvwx yzABCDE\u{a0}FGHIJKL é MNOPQRST",
+            "12345678 ABCDEFGH\tabcdefg  \u{1}bcdefgh\u{7f} @[`{ZZZZZZ",
+        ] {
+            check_fast_path(src);
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn fast_path_agrees_on_any_text(s in "[ a-zA-Z.,'\n\t\r\u{0b}\u{0c}\u{00A0}\u{2003}’“İé\u{7f}\u{0}]{0,80}|\\PC{0,40}|([A-Za-z0-9,.'!\u{1}\u{7f}]{1,12}[ \n\u{a0}é]{1,2}){0,12}") {
+            check_fast_path(&s);
+        }
     }
 
     #[test]
