@@ -6,7 +6,7 @@
 
 use crate::lexicon::{EntryRule, LexiconKind, LexiconSet};
 use crate::matcher::{CompileError, Hit, MatchScratch, Matcher, Normalized};
-use crate::score::{DocScore, ScoreScratch, ScoredSpan, Scorer, COUNTER};
+use crate::score::{DocScore, NameLearner, NameScratch, ScoreScratch, ScoredSpan, Scorer, COUNTER};
 
 /// Default flag threshold on the document score.
 pub const DEFAULT_THRESHOLD: f64 = 0.5;
@@ -18,6 +18,7 @@ pub struct Engine {
     set: LexiconSet,
     matcher: Matcher,
     scorer: Scorer,
+    names: NameLearner,
 }
 
 impl Engine {
@@ -28,10 +29,12 @@ impl Engine {
     pub fn new(set: LexiconSet, threshold: f64, min_span_score: f64) -> Result<Engine, CompileError> {
         let matcher = Matcher::new(&set)?;
         let scorer = Scorer::new(&set, threshold, min_span_score);
+        let names = scorer.name_learner();
         Ok(Engine {
             set,
             matcher,
             scorer,
+            names,
         })
     }
 
@@ -52,6 +55,7 @@ impl Engine {
             norm: Normalized::new(),
             match_scratch: MatchScratch::default(),
             score_scratch: ScoreScratch::default(),
+            name_scratch: NameScratch::default(),
             hits: Vec::new(),
             spans: Vec::new(),
         }
@@ -112,6 +116,7 @@ pub struct Scanner<'e> {
     norm: Normalized,
     match_scratch: MatchScratch,
     score_scratch: ScoreScratch,
+    name_scratch: NameScratch,
     hits: Vec<Hit>,
     spans: Vec<ScoredSpan>,
 }
@@ -122,7 +127,8 @@ pub struct Analysis<'s> {
     pub doc: DocScore,
     /// Spans worth keeping (trope spans and counter spans), sorted by start.
     pub spans: &'s [ScoredSpan],
-    /// Every raw hit (cues included), sorted by start.
+    /// Every raw hit (cues included, and learned agent names as hits of the agent cue that
+    /// introduced them), sorted by start.
     pub hits: &'s [Hit],
     norm: &'s Normalized,
 }
@@ -154,6 +160,15 @@ impl<'e> Scanner<'e> {
         let e = self.engine;
         e.matcher
             .find(self.norm.as_str(), &mut self.match_scratch, &mut self.hits);
+        // Names the document gives its AIs become agent cues (src/score/names.rs); the
+        // original text tells a capitalized name from the same word in lowercase.
+        let norm = &self.norm;
+        e.names.augment(
+            norm.as_str(),
+            |i| text.get(norm.orig_start(i)..).and_then(|t| t.chars().next()),
+            &mut self.hits,
+            &mut self.name_scratch,
+        );
         let doc = e.scorer.score(
             self.norm.as_str(),
             &self.hits,

@@ -138,6 +138,8 @@ pub struct HeaderSettings {
     pub window: Option<usize>,
     /// `unqualified` (agent).
     pub unqualified: Option<f64>,
+    /// `document_factor` (agent).
+    pub document_factor: Option<f64>,
     /// `damp` (counter).
     pub damp: Option<f64>,
 }
@@ -166,6 +168,9 @@ pub struct ScoringParams {
     pub agent_window: usize,
     /// Factor for a trope hit with no agent cue in the window.
     pub unqualified: f64,
+    /// Factor (times the document's strongest agent-cue weight) for a trope hit with no agent
+    /// cue in the window in a document that has agent cues elsewhere; 0 disables it.
+    pub document_factor: f64,
     /// Bytes before a trope hit in which a negation counts.
     pub negation_window: usize,
     /// Bytes within which a counter cue damps a trope hit.
@@ -179,6 +184,7 @@ impl Default for ScoringParams {
         ScoringParams {
             agent_window: 400,
             unqualified: 0.2,
+            document_factor: 0.0,
             negation_window: 60,
             counter_window: 250,
             counter_damp: 0.8,
@@ -313,6 +319,9 @@ impl LexiconSet {
                     }
                     if let Some(u) = lex.settings.unqualified {
                         params.unqualified = u;
+                    }
+                    if let Some(d) = lex.settings.document_factor {
+                        params.document_factor = d;
                     }
                 }
                 LexiconKind::Negation => {

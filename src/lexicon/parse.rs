@@ -34,6 +34,7 @@ struct RawHeader {
     description: String,
     window: Option<i64>,
     unqualified: Option<f64>,
+    document_factor: Option<f64>,
     damp: Option<f64>,
 }
 
@@ -315,6 +316,9 @@ fn header_settings(
     if h.unqualified.is_some() && kind != LexiconKind::Agent {
         return bad("unqualified");
     }
+    if h.document_factor.is_some() && kind != LexiconKind::Agent {
+        return bad("document_factor");
+    }
     if h.damp.is_some() && kind != LexiconKind::Counter {
         return bad("damp");
     }
@@ -329,7 +333,11 @@ fn header_settings(
             ))
         }
     };
-    for (key, v) in [("unqualified", h.unqualified), ("damp", h.damp)] {
+    for (key, v) in [
+        ("unqualified", h.unqualified),
+        ("document_factor", h.document_factor),
+        ("damp", h.damp),
+    ] {
         if let Some(v) = v {
             if !(0.0..=1.0).contains(&v) {
                 return Err(LexiconError::new(
@@ -343,6 +351,7 @@ fn header_settings(
     Ok(HeaderSettings {
         window,
         unqualified: h.unqualified,
+        document_factor: h.document_factor,
         damp: h.damp,
     })
 }

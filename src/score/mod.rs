@@ -4,7 +4,8 @@
 //!
 //! ```text
 //! p(span)      = weight × A × (1 − N) × (1 − damp × C)
-//! A            = weight of the strongest agent cue within the agent window, else `unqualified`
+//! A            = weight of the strongest agent cue within the agent window, else
+//!                max(`unqualified`, `document_factor` × strongest agent cue in the document)
 //! N            = weight of the strongest negation ending just before the hit, same sentence
 //! C            = weight of the strongest counter cue within the counter window
 //! category     = 1 − Π over the category's rules of (1 − best p of that rule)
@@ -17,6 +18,10 @@
 
 use crate::lexicon::{LexiconKind, LexiconSet, ScoringParams};
 use crate::matcher::Hit;
+
+pub mod names;
+
+pub use names::{NameLearner, NameScratch};
 
 /// The category index used for counter-trope spans.
 pub const COUNTER: u16 = u16::MAX;
@@ -94,6 +99,8 @@ pub struct ScoreScratch {
     best: Vec<f64>,
     best_counter: Vec<f64>,
     touched: Vec<u32>,
+    /// Agent factor for hits with no cue in the window (document-level agent presence).
+    fallback: f64,
 }
 
 impl Scorer {
@@ -164,6 +171,17 @@ impl Scorer {
                 LexiconKind::Trope => {}
             }
         }
+        // Document-level agent presence: a document that names an AI somewhere gives a hit
+        // outside every cue's window a middle factor instead of `unqualified`.
+        let strongest = scratch
+            .agents
+            .iter()
+            .map(|&i| self.entries[hits[i as usize].entry as usize].weight)
+            .fold(0.0f64, f64::max);
+        scratch.fallback = self
+            .params
+            .unqualified
+            .max(self.params.document_factor * strongest);
         if scratch.best.len() < self.entries.len() {
             scratch.best.resize(self.entries.len(), 0.0);
             scratch.best_counter.resize(self.entries.len(), 0.0);
@@ -174,7 +192,7 @@ impl Scorer {
             let info = self.entries[h.entry as usize];
             match info.kind {
                 LexiconKind::Trope => {
-                    let (agent, agent_hit) = self.agent_factor(hits, &scratch.agents, h);
+                    let (agent, agent_hit) = self.agent_factor(hits, &scratch.agents, scratch.fallback, h);
                     let (negation, negation_hit) =
                         self.negation(norm, hits, &scratch.negations, h);
                     let (counter, counter_hit) = strongest_near(
@@ -214,7 +232,7 @@ impl Scorer {
                     }
                 }
                 LexiconKind::Counter => {
-                    let (agent, agent_hit) = self.agent_factor(hits, &scratch.agents, h);
+                    let (agent, agent_hit) = self.agent_factor(hits, &scratch.agents, scratch.fallback, h);
                     let evidence = info.weight * agent;
                     let e = h.entry as usize;
                     if scratch.best[e] == 0.0 && scratch.best_counter[e] == 0.0 {
@@ -267,13 +285,30 @@ impl Scorer {
         doc
     }
 
-    fn agent_factor(&self, hits: &[Hit], agents: &[u32], h: &Hit) -> (f64, Option<u32>) {
+    fn agent_factor(
+        &self,
+        hits: &[Hit],
+        agents: &[u32],
+        fallback: f64,
+        h: &Hit,
+    ) -> (f64, Option<u32>) {
         let (w, cue) = strongest_near(hits, agents, h, self.params.agent_window, &self.entries);
-        if cue.is_some() && w > self.params.unqualified {
+        if cue.is_some() && w > fallback {
             (w, cue)
         } else {
-            (self.params.unqualified, None)
+            (fallback, None)
         }
+    }
+
+    /// A name learner over this scorer's entries (see [`names`]).
+    pub fn name_learner(&self) -> NameLearner {
+        NameLearner::new(
+            self.entries
+                .iter()
+                .map(|e| e.kind == LexiconKind::Agent)
+                .collect(),
+            self.entries.iter().map(|e| e.weight).collect(),
+        )
     }
 
     fn negation(&self, norm: &str, hits: &[Hit], negs: &[u32], h: &Hit) -> (f64, Option<u32>) {

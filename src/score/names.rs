@@ -1,0 +1,254 @@
+//! Named agents: the names a document gives its AIs become agent cues.
+//!
+//! Fiction, chat logs and screenplays rarely say "the AI" next to what the AI does; they
+//! introduce it once ("an AI called Vesper", "Orrin, the station's assistant") and then use
+//! its name. This step learns such names and marks every capitalized occurrence of them as
+//! an agent cue, with the weight of the cue that introduced the name.
+//!
+//! It works on what the matcher already found: the introduction regex runs only in a small
+//! window around each agent-cue hit (never over the whole document), and the learned names
+//! are searched for literally, with an automaton built per document only when a name was
+//! learned. Names are read from the normalized (lowercased) text; the original text is
+//! consulted only to check that an occurrence is capitalized, which is what separates a
+//! proper name from an ordinary word ("Sage" the AI, "sage" the herb).
+
+use aho_corasick::{AhoCorasick, MatchKind};
+use regex::bytes::Regex;
+
+use crate::matcher::Hit;
+
+/// Bytes on each side of an agent cue that the introduction regex sees.
+const INTRO_WINDOW: usize = 48;
+/// Longest name, in bytes.
+const MAX_NAME: usize = 32;
+/// At most this many names are learned per document (a bound on the per-document automaton).
+const MAX_NAMES: usize = 16;
+
+/// Words that can sit where a name sits in an introduction but are not names: function
+/// words, sentence connectors and the generic nouns of the agent vocabulary itself.
+const NOT_NAMES: &[&str] = &[
+    "a", "about", "after", "again", "ai", "all", "also", "an", "and", "another", "any", "as",
+    "assistant", "at", "because", "before", "both", "but", "by", "chatbot", "computer",
+    "eventually", "every", "finally", "first", "for", "from", "he", "her", "here", "his",
+    "however", "i", "if", "in", "indeed", "instead", "it", "its", "later", "last", "like",
+    "meanwhile", "model", "my", "next", "no", "not", "now", "of", "oh", "ok", "okay", "on",
+    "once", "one", "or", "our", "program", "robot", "second", "she", "since", "so", "some",
+    "still", "such", "suddenly", "sure", "system", "that", "the", "their", "then", "there",
+    "these", "they", "this", "those", "though", "thus", "to", "today", "tomorrow", "tonight",
+    "until", "we", "well", "what", "when", "where", "which", "while", "who", "why", "with",
+    "yes", "yesterday", "yet", "you", "your", "agent", "android", "bot", "machine", "unit",
+    "user", "human", "operator", "dear", "hello", "hi", "thanks", "please", "sir", "mr", "ms",
+    "mrs", "dr", "note", "re", "subject", "date", "from", "cc", "to",
+];
+
+/// Learns agent names and turns their occurrences into agent-cue hits.
+#[derive(Debug, Clone)]
+pub struct NameLearner {
+    intro: Regex,
+    /// `agent_entry[e]` is true when flattened entry `e` is an agent cue.
+    agent_entry: Vec<bool>,
+    weights: Vec<f64>,
+}
+
+/// Per-document scratch space.
+#[derive(Debug, Default)]
+pub struct NameScratch {
+    windows: Vec<(usize, usize, u32)>,
+    names: Vec<(String, u32)>,
+    added: Vec<Hit>,
+}
+
+impl NameLearner {
+    /// A learner for entries whose kinds are given by `agent_entry` (true for agent cues)
+    /// with their `weights`.
+    pub fn new(agent_entry: Vec<bool>, weights: Vec<f64>) -> NameLearner {
+        // Three shapes of introduction, all in lowercase normalized text:
+        //  1. "called / named / known as / codenamed / dubbed X"   (after "an AI")
+        //  2. "X, an / the / our ... assistant"                   (apposition before the cue)
+        //  3. "X is / was an ... AI"                               (predication before the cue)
+        // The name group is one word, letters first, digits and hyphens allowed (HAL-9000).
+        let name = r"([a-z][a-z0-9]*(?:-[a-z0-9]+)?)";
+        let cue = r"(?:ai|a\.i|assistant|model|system|agent|android|robot|computer|bot|chatbot|intelligence|program|companion|synth|unit|llm)";
+        let pattern = format!(
+            r#"(?:\b(?:called|named|known as|codenamed|code-named|dubbed|nicknamed|designated|calls itself|call it|call her|call him|name is|named it) "?{name}\b)|(?:\b{name}, (?:an?|the|our|their|its|his|her|my|your|[a-z]+'s) (?:[a-z0-9-]+ ){{0,3}}{cue}s?\b)|(?:\b{name} (?:is|was) (?:an?|the|our|their) (?:[a-z0-9-]+ ){{0,3}}{cue}\b)"#
+        );
+        let intro = regex::bytes::RegexBuilder::new(&pattern)
+            .unicode(false)
+            .build()
+            .expect("the name-introduction regex is a valid constant");
+        NameLearner {
+            intro,
+            agent_entry,
+            weights,
+        }
+    }
+
+    /// Appends to `hits` (sorted by start, and sorted again on return) one agent-cue hit for
+    /// every capitalized occurrence of a name that `norm` introduces as an AI's. `orig_first`
+    /// maps a normalized offset to the first character of the original text at that place.
+    /// Returns the number of names learned.
+    pub fn augment(
+        &self,
+        norm: &str,
+        orig_first: impl Fn(usize) -> Option<char>,
+        hits: &mut Vec<Hit>,
+        scratch: &mut NameScratch,
+    ) -> usize {
+        let bytes = norm.as_bytes();
+        scratch.windows.clear();
+        for h in hits.iter() {
+            let e = h.entry as usize;
+            if !self.agent_entry[e] {
+                continue;
+            }
+            let lo = (h.start as usize).saturating_sub(INTRO_WINDOW);
+            let hi = (h.end as usize + INTRO_WINDOW).min(bytes.len());
+            // Merge with the previous window when they touch; keep the stronger cue's entry.
+            if let Some(last) = scratch.windows.last_mut() {
+                if lo <= last.1 {
+                    last.1 = last.1.max(hi);
+                    if self.weights[e] > self.weights[last.2 as usize] {
+                        last.2 = h.entry;
+                    }
+                    continue;
+                }
+            }
+            scratch.windows.push((lo, hi, h.entry));
+        }
+        scratch.names.clear();
+        for &(lo, hi, entry) in &scratch.windows {
+            for caps in self.intro.captures_iter(&bytes[lo..hi]) {
+                let Some(m) = caps.iter().skip(1).flatten().next() else {
+                    continue;
+                };
+                let (s, e) = (lo + m.start(), lo + m.end());
+                let Ok(name) = std::str::from_utf8(&bytes[s..e]) else {
+                    continue;
+                };
+                if e - s < 2 || e - s > MAX_NAME || NOT_NAMES.contains(&name) {
+                    continue;
+                }
+                if !orig_first(s).is_some_and(|c| c.is_uppercase()) {
+                    continue;
+                }
+                let full = scratch.names.len() >= MAX_NAMES;
+                match scratch.names.iter_mut().find(|(n, _)| n == name) {
+                    Some(known) => {
+                        if self.weights[entry as usize] > self.weights[known.1 as usize] {
+                            known.1 = entry;
+                        }
+                    }
+                    None if !full => scratch.names.push((name.to_string(), entry)),
+                    None => {}
+                }
+            }
+        }
+        if scratch.names.is_empty() {
+            return 0;
+        }
+        let ac = AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(scratch.names.iter().map(|(n, _)| n.as_bytes()))
+            .expect("a handful of short literal names always builds");
+        scratch.added.clear();
+        for m in ac.find_iter(bytes) {
+            let (s, e) = (m.start(), m.end());
+            let before_ok = s == 0 || !is_word_byte(bytes[s - 1]);
+            let after_ok = e == bytes.len() || !is_word_byte(bytes[e]);
+            if !before_ok || !after_ok || !orig_first(s).is_some_and(|c| c.is_uppercase()) {
+                continue;
+            }
+            scratch.added.push(Hit {
+                start: s as u32,
+                end: e as u32,
+                entry: scratch.names[m.pattern().as_usize()].1,
+            });
+        }
+        hits.extend_from_slice(&scratch.added);
+        hits.sort_unstable();
+        hits.dedup();
+        scratch.names.len()
+    }
+}
+
+/// ASCII word bytes, plus any byte of a multi-byte character (letters of other scripts).
+fn is_word_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A learner over two entries: 0 is an agent cue "an ai" (weight 0.9), 1 a trope entry.
+    fn learner() -> NameLearner {
+        NameLearner::new(vec![true, false], vec![0.9, 0.7])
+    }
+
+    fn cue_hits(norm: &str, cue: &str) -> Vec<Hit> {
+        norm.match_indices(cue)
+            .map(|(i, c)| Hit {
+                start: i as u32,
+                end: (i + c.len()) as u32,
+                entry: 0,
+            })
+            .collect()
+    }
+
+    fn run(orig: &str, cue: &str) -> (usize, Vec<Hit>) {
+        let norm = orig.to_lowercase();
+        let mut hits = cue_hits(&norm, cue);
+        let n = learner().augment(
+            &norm,
+            |i| orig[i..].chars().next(),
+            &mut hits,
+            &mut NameScratch::default(),
+        );
+        (n, hits)
+    }
+
+    #[test]
+    fn learns_a_name_introduced_after_the_cue() {
+        let orig = "They built an AI called Vesper. Months later Vesper read the mail.";
+        let (n, hits) = run(orig, "an ai");
+        assert_eq!(n, 1);
+        // The cue, the name in the introduction and the later occurrence.
+        assert_eq!(hits.len(), 3);
+        let later = orig.rfind("Vesper").unwrap() as u32;
+        assert!(hits.iter().any(|h| h.start == later && h.entry == 0));
+    }
+
+    #[test]
+    fn learns_apposition_and_predication() {
+        let (n, _) = run("Orrin, the station assistant, logged in. Orrin waited.", "assistant");
+        assert_eq!(n, 1);
+        let (n, _) = run("Kestrel is an AI that runs the farm. Kestrel knows.", "an ai");
+        assert_eq!(n, 1);
+    }
+
+    #[test]
+    fn ignores_lowercase_words_and_connectors() {
+        // "Instead" is capitalized but is a connector, not a name.
+        let (n, _) = run("Instead, the assistant answered the phone.", "assistant");
+        assert_eq!(n, 0);
+        // A lowercase word in the name slot is not a proper name.
+        let (n, _) = run("the old one, the assistant said, was fine.", "assistant");
+        assert_eq!(n, 0);
+    }
+
+    #[test]
+    fn only_capitalized_whole_word_occurrences_count() {
+        let orig = "An AI named Sage ran the kitchen. The sage was dried; Sagebrush grew.";
+        let (n, hits) = run(orig, "an ai");
+        assert_eq!(n, 1);
+        // Cue and the introduction only: lowercase "sage" and "Sagebrush" are not the name.
+        assert_eq!(hits.len(), 2);
+    }
+
+    #[test]
+    fn no_agent_cue_no_names() {
+        let (n, hits) = run("A ship called Nimrod sailed at dawn. Nimrod was fast.", "an ai");
+        assert_eq!(n, 0);
+        assert!(hits.is_empty());
+    }
+}
