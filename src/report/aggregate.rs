@@ -212,15 +212,19 @@ struct Acc<'r> {
     rules: Vec<RuleAcc>,
     top: TopK,
     top_counter: TopK,
-    flagged_ids: Vec<u64>,
+    /// Hashes of flagged ids, collected only when there is a baseline to compare with.
+    flagged_ids: Option<Vec<u64>>,
     shards: Vec<ShardStats>,
     disagreements: Vec<String>,
 }
 
-/// Aggregates `run` into its report, the hashes of its flagged ids and its timing.
+/// Aggregates `run` into its report, the hashes of its flagged ids (empty unless
+/// `collect_ids`: they cost 8 bytes per flagged document and serve only comparisons) and
+/// its timing.
 pub(crate) fn aggregate(
     run: &RunSet,
     opts: &ReportOptions,
+    collect_ids: bool,
 ) -> Result<(RunReport, IdHashes, Timing), ReportError> {
     let cats = run.first().categories.clone();
     let n = cats.len();
@@ -245,7 +249,7 @@ pub(crate) fn aggregate(
         rules: Vec::new(),
         top: TopK::new(opts.top_docs),
         top_counter: TopK::new(opts.counter_examples),
-        flagged_ids: Vec::new(),
+        flagged_ids: collect_ids.then(Vec::new),
         shards: Vec::with_capacity(run.shards.len()),
         disagreements: Vec::new(),
     };
@@ -391,7 +395,9 @@ impl Acc<'_> {
                     self.flagged += 1;
                     st.flagged += 1;
                     st.flagged_rows.push(row);
-                    self.flagged_ids.push(id_hash(ids.value(i)));
+                    if let Some(v) = &mut self.flagged_ids {
+                        v.push(id_hash(ids.value(i)));
+                    }
                     for (x, &a) in present.iter().enumerate() {
                         for &b in &present[x + 1..] {
                             self.pairs[a * n + b] += 1;
@@ -628,7 +634,7 @@ impl Acc<'_> {
         let scan = scan_info(run);
         let notes = self.notes(&scan, &totals, &errors);
         let timing = timing(run, &totals);
-        let mut ids = std::mem::take(&mut self.flagged_ids);
+        let mut ids = self.flagged_ids.take().unwrap_or_default();
         ids.sort_unstable();
         ids.dedup();
         let report = RunReport {
@@ -806,20 +812,27 @@ fn timing(run: &RunSet, t: &RunTotals) -> Timing {
 
 fn read_errors(run: &RunSet, opts: &ReportOptions) -> Result<ErrorSummary, ReportError> {
     let mut by_kind: BTreeMap<String, u64> = BTreeMap::new();
+    // The first errors of each kind by shard and row, whichever rank's file holds them,
+    // so that splitting a scan over ranks does not change the examples.
     let mut examples: BTreeMap<String, Vec<ErrorExample>> = BTreeMap::new();
+    let k = opts.error_examples;
     let mut missing = Vec::new();
     for m in &run.manifests {
         let name = &m.manifest.errors_file;
         let found = read::each_error(&m.dir.join(name), |e| {
             *by_kind.entry(e.kind.clone()).or_default() += 1;
             let ex = examples.entry(e.kind.clone()).or_default();
-            if ex.len() < opts.error_examples {
-                ex.push(ErrorExample {
-                    kind: e.kind,
-                    shard: e.shard,
-                    row: e.row,
-                    reason: e.reason,
-                });
+            let key = |x: &ErrorExample| (x.shard.clone(), x.row);
+            let new = ErrorExample {
+                kind: e.kind,
+                shard: e.shard,
+                row: e.row,
+                reason: e.reason,
+            };
+            let at = ex.partition_point(|x| key(x) <= key(&new));
+            if at < k {
+                ex.insert(at, new);
+                ex.truncate(k);
             }
         })?;
         if !found {

@@ -22,6 +22,20 @@ pub(crate) fn esc(s: &str) -> String {
     svg::esc(s)
 }
 
+/// Escapes an identifier (shard path, rule id) for a table cell, with break opportunities
+/// after `/`, `.`, `_` and `-`, so a narrow column wraps it between its parts rather than
+/// letter by letter.
+fn esc_breakable(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 16);
+    for c in s.chars() {
+        out.push_str(&svg::esc(c.encode_utf8(&mut [0; 4])));
+        if matches!(c, '/' | '.' | '_' | '-') {
+            out.push_str("<wbr>");
+        }
+    }
+    out
+}
+
 /// Escapes passage text, keeping line breaks (the passage is shown with its lines, which
 /// matters for mail and dialogue) but at most one in a row, without the indentation after.
 fn esc_lines(s: &str) -> String {
@@ -67,7 +81,7 @@ fn render_table(out: &mut String, t: &Table, class: &str) {
                     let _ = write!(out, "<td>{}</td>", esc(s));
                 }
                 Cell::Code(s) => {
-                    let _ = write!(out, "<td><code>{}</code></td>", esc(s));
+                    let _ = write!(out, "<td><code>{}</code></td>", esc_breakable(s));
                 }
                 Cell::Num(s) => {
                     let _ = write!(out, r#"<td class="n">{}</td>"#, esc(s));
@@ -457,7 +471,13 @@ pub(crate) fn render(r: &Report) -> String {
             out.push_str(r#"<p class="warn">The run and the baseline were scanned with different lexicons or thresholds: changes mix corpus and detector changes.</p>"#);
         }
     }
-    out.push_str(r#"<div class="cols"><div>"#);
+    // Beside a baseline the tables have more columns: one above the other then.
+    let layout = if r.baseline.is_some() {
+        "stack"
+    } else {
+        "cols"
+    };
+    let _ = write!(out, r#"<div class="{layout}"><div>"#);
     render_table(&mut out, &table::summary(r), "fig");
     out.push_str(r#"<p class="more">Estimated tokens are text bytes / 4, a rough figure for English text; a tokenizer gives the real count.</p>"#);
     let _ = write!(
@@ -654,7 +674,12 @@ pub(crate) fn render(r: &Report) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::esc_lines;
+    use super::{esc_breakable, esc_lines};
+
+    #[test]
+    fn identifiers_break_between_parts() {
+        assert_eq!(esc_breakable("a/<b>"), "a/<wbr>&lt;b&gt;");
+    }
 
     #[test]
     fn passage_lines_are_escaped_and_blank_lines_collapsed() {

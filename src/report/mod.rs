@@ -8,7 +8,7 @@
 //! ```
 //!
 //! [`build`] reads one or more run folders as one run (every rank manifest in each), and
-//! optionally a baseline run, into a [`Report`]; [`write`] renders it into a folder. The
+//! optionally a baseline run, into a [`Report`]; [`write()`] renders it into a folder. The
 //! Parquet tables are read batch by batch with only the columns each figure needs, and
 //! only a bounded number of documents is kept for the examples, so memory stays flat
 //! however many spans a run holds. The same run gives byte-identical reports: nothing in
@@ -153,7 +153,7 @@ pub fn build(
 ) -> Result<Report, ReportError> {
     let run = run::load(dirs)?;
     let base = baseline.map(run::load).transpose()?;
-    let (run_report, run_ids, run_timing) = aggregate::aggregate(&run, opts)?;
+    let (run_report, run_ids, run_timing) = aggregate::aggregate(&run, opts, base.is_some())?;
     let mut report = Report {
         format: REPORT_FORMAT.to_string(),
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -166,7 +166,7 @@ pub fn build(
         },
     };
     if let Some(base) = base {
-        let (base_report, base_ids, base_timing) = aggregate::aggregate(&base, opts)?;
+        let (base_report, base_ids, base_timing) = aggregate::aggregate(&base, opts, true)?;
         let comparison = compare::compare(
             &report.run,
             &base_report,

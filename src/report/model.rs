@@ -329,7 +329,7 @@ pub struct ErrorSummary {
     pub total: u64,
     /// Errors per kind in the errors files, by count (most first), then kind.
     pub by_kind: Vec<KindCount>,
-    /// The first few errors of each kind, in file order.
+    /// The first few errors of each kind by shard and row, kinds in `by_kind` order.
     pub examples: Vec<ErrorExample>,
     /// Errors files named by a manifest but absent.
     pub missing_files: Vec<String>,

@@ -62,8 +62,12 @@ fn clip(s: &str, max: usize) -> String {
 }
 
 fn open(w: u32, h: u32, label: &str) -> String {
+    open_class(w, h, label, "chart")
+}
+
+fn open_class(w: u32, h: u32, label: &str, class: &str) -> String {
     format!(
-        r#"<svg class="chart" viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" aria-label="{}" xmlns="http://www.w3.org/2000/svg">"#,
+        r#"<svg class="{class}" viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" aria-label="{}" xmlns="http://www.w3.org/2000/svg">"#,
         esc(label)
     )
 }
@@ -310,7 +314,7 @@ pub(crate) fn matrix(cats: &[String], diag: &[u64], pairs: &[(usize, usize, u64)
     let label_w = (cats.iter().map(|c| c.len()).max().unwrap_or(4) as f64 * 7.0 + 14.0).min(220.0);
     let top = 12.0;
     // Column labels are drawn rotated, reaching right and down by most of their length.
-    let w = label_w + cell * n as f64 + label_w * 0.8;
+    let w = label_w + cell * n as f64 + label_w;
     let h = top + cell * n as f64 + label_w * 0.72 + 8.0;
     let mut grid = vec![0u64; n * n];
     for (i, d) in diag.iter().enumerate().take(n) {

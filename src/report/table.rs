@@ -104,6 +104,7 @@ pub(crate) fn summary(r: &Report) -> Table {
     t
 }
 
+/// Settings read as text, left-aligned even where they are numbers.
 fn scan_rows(run: &RunReport) -> Vec<(&'static str, Cell)> {
     let s = &run.scan;
     let ranks = if s.world_size > 1 {
@@ -127,11 +128,10 @@ fn scan_rows(run: &RunReport) -> Vec<(&'static str, Cell)> {
             "Lexicon digest",
             Cell::Code(fmt::short_digest(&s.lexicon_digest).to_string()),
         ),
-        ("Categories", Cell::Text(s.categories.join(", "))),
-        ("Flag threshold", Cell::Num(format!("{}", s.threshold))),
+        ("Flag threshold", Cell::Text(format!("{}", s.threshold))),
         (
             "Minimum span score",
-            Cell::Num(s.min_span_score.map_or("-".into(), |v| format!("{v}"))),
+            Cell::Text(s.min_span_score.map_or("-".into(), |v| format!("{v}"))),
         ),
         (
             "Document table",
@@ -144,16 +144,16 @@ fn scan_rows(run: &RunReport) -> Vec<(&'static str, Cell)> {
         ("Ranks", Cell::Text(ranks)),
         (
             "Shards failed / partial",
-            Cell::Num(format!(
+            Cell::Text(format!(
                 "{} / {}",
                 run.totals.shards_failed, run.totals.shards_partial
             )),
         ),
         (
             "Input on disk",
-            Cell::Num(fmt::bytes(run.totals.input_bytes)),
+            Cell::Text(fmt::bytes(run.totals.input_bytes)),
         ),
-        ("Text scanned", Cell::Num(fmt::bytes(run.totals.bytes))),
+        ("Text scanned", Cell::Text(fmt::bytes(run.totals.bytes))),
     ]
 }
 

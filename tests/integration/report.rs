@@ -81,7 +81,8 @@ fn redact_json(mut v: Value) -> Value {
     v
 }
 
-fn redact_md(md: &str, run: &Path) -> String {
+/// Replaces the temporary folder, timings, the tool version and the lexicon digest.
+fn redact_md(md: &str, tmp: &Path) -> String {
     let digest = |line: &str| {
         // The digest is shown as its first 12 hex digits in backticks.
         let mut out = line.to_string();
@@ -90,7 +91,7 @@ fn redact_md(md: &str, run: &Path) -> String {
         }
         out
     };
-    md.replace(&run.to_string_lossy().into_owned(), "[run]")
+    md.replace(&tmp.to_string_lossy().into_owned(), "[tmp]")
         .lines()
         .map(|l| {
             if l.starts_with("Run wall time") || l.starts_with("Baseline wall time") {
@@ -121,7 +122,7 @@ fn fixture_corpus_report_snapshots() {
         assert!(out.join(f).is_file());
     }
     let md = fs::read_to_string(out.join("report.md")).unwrap();
-    insta::assert_snapshot!("fixture_report_md", redact_md(&md, &run));
+    insta::assert_snapshot!("fixture_report_md", redact_md(&md, tmp.path()));
     let json: Value = serde_json::from_slice(&fs::read(out.join("report.json")).unwrap()).unwrap();
     let pretty = serde_json::to_string_pretty(&redact_json(json)).unwrap();
     insta::assert_snapshot!("fixture_report_json", pretty);
@@ -512,6 +513,7 @@ fn baseline_changes_and_new_and_gone_documents() {
 
     let md = fs::read_to_string(out.join("report.md")).unwrap();
     assert!(md.contains(&format!("### New: {}", new.len())), "{md}");
+    insta::assert_snapshot!("baseline_report_md", redact_md(&md, tmp.path()));
     assert!(md.contains("| Figure | Run | Baseline | Change | Relative |"));
     let html = fs::read_to_string(out.join("report.html")).unwrap();
     assert!(html.contains(r#"id="diff""#));
