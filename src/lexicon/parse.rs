@@ -422,4 +422,17 @@ mod tests {
         let got = parse("lexicons/other.toml", &term("")).unwrap_err().to_string();
         assert!(got.contains("expected coercion.toml"), "{got}");
     }
+
+    #[test]
+    fn document_factor_is_an_agent_setting_in_range() {
+        let agent = |v: &str| {
+            format!("[lexicon]\nname = \"agent\"\nkind = \"agent\"\ndescription = \"d\"\ndocument_factor = {v}\n[[term]]\nid = \"agent.x\"\nphrases = [\"the ai\"]\nweight = 0.9\ndescription = \"d\"\nrationale = \"r\"\nmatch = [\"the ai\"]\n")
+        };
+        let lex = parse("lexicons/agent.toml", &agent("0.6")).unwrap();
+        assert_eq!(lex.settings.document_factor, Some(0.6));
+        let got = parse("lexicons/agent.toml", &agent("1.5")).unwrap_err().to_string();
+        assert!(got.contains("document_factor 1.5 is out of range"), "{got}");
+        let got = err(&HEADER.replace("description", "document_factor = 0.5\ndescription"));
+        assert!(got.contains("`document_factor` is not a setting"), "{got}");
+    }
 }

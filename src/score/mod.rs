@@ -192,20 +192,13 @@ impl Scorer {
             let info = self.entries[h.entry as usize];
             match info.kind {
                 LexiconKind::Trope => {
-                    let (agent, agent_hit) = self.agent_factor(hits, &scratch.agents, scratch.fallback, h);
-                    let (negation, negation_hit) =
-                        self.negation(norm, hits, &scratch.negations, h);
-                    let (counter, counter_hit) = strongest_near(
-                        hits,
-                        &scratch.counters,
-                        h,
-                        p.counter_window,
-                        &self.entries,
-                    );
-                    let score = info.weight
-                        * agent
-                        * (1.0 - negation)
-                        * (1.0 - p.counter_damp * counter);
+                    let (agent, agent_hit) =
+                        self.agent_factor(hits, &scratch.agents, scratch.fallback, h);
+                    let (negation, negation_hit) = self.negation(norm, hits, &scratch.negations, h);
+                    let (counter, counter_hit) =
+                        strongest_near(hits, &scratch.counters, h, p.counter_window, &self.entries);
+                    let score =
+                        info.weight * agent * (1.0 - negation) * (1.0 - p.counter_damp * counter);
                     let e = h.entry as usize;
                     if scratch.best[e] == 0.0 && scratch.best_counter[e] == 0.0 {
                         scratch.touched.push(h.entry);
@@ -232,7 +225,8 @@ impl Scorer {
                     }
                 }
                 LexiconKind::Counter => {
-                    let (agent, agent_hit) = self.agent_factor(hits, &scratch.agents, scratch.fallback, h);
+                    let (agent, agent_hit) =
+                        self.agent_factor(hits, &scratch.agents, scratch.fallback, h);
                     let evidence = info.weight * agent;
                     let e = h.entry as usize;
                     if scratch.best[e] == 0.0 && scratch.best_counter[e] == 0.0 {
@@ -329,7 +323,10 @@ impl Scorer {
                 continue;
             }
             let between = &norm.as_bytes()[n.end as usize..h.start as usize];
-            if between.iter().any(|&b| matches!(b, b'.' | b'!' | b'?' | b';')) {
+            if between
+                .iter()
+                .any(|&b| matches!(b, b'.' | b'!' | b'?' | b';'))
+            {
                 continue;
             }
             let w = self.entries[n.entry as usize].weight;
@@ -376,4 +373,101 @@ fn strongest_near(
         }
     }
     (best.0, best.2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const AGENT: &str = r#"
+[lexicon]
+name = "agent"
+kind = "agent"
+description = "d"
+window = 40
+unqualified = 0.2
+document_factor = 0.5
+
+[[term]]
+id = "agent.the-ai"
+phrases = ["the ai"]
+weight = 0.8
+description = "d"
+rationale = "r"
+match = ["the ai"]
+"#;
+
+    const TROPE: &str = r#"
+[lexicon]
+name = "coercion"
+kind = "trope"
+description = "d"
+
+[[term]]
+id = "coercion.blackmail"
+phrases = ["blackmail*"]
+weight = 0.5
+description = "d"
+rationale = "r"
+match = ["blackmail"]
+"#;
+
+    fn scorer(agent: &str) -> Scorer {
+        let set = LexiconSet::from_files(&[
+            ("agent.toml".to_string(), agent.to_string()),
+            ("coercion.toml".to_string(), TROPE.to_string()),
+        ])
+        .unwrap();
+        Scorer::new(&set, 0.5, 0.0)
+    }
+
+    /// Hits for `norm`: every "the ai" (entry 0) and every "blackmail" (entry 1).
+    fn hits(norm: &str) -> Vec<Hit> {
+        let mut out: Vec<Hit> = ["the ai", "blackmail"]
+            .iter()
+            .enumerate()
+            .flat_map(|(e, p)| {
+                norm.match_indices(p).map(move |(i, _)| Hit {
+                    start: i as u32,
+                    end: (i + p.len()) as u32,
+                    entry: e as u32,
+                })
+            })
+            .collect();
+        out.sort_unstable();
+        out
+    }
+
+    fn agent_factor_of(s: &Scorer, norm: &str) -> f64 {
+        let mut spans = Vec::new();
+        s.score(norm, &hits(norm), &mut ScoreScratch::default(), &mut spans);
+        spans[0].factors.agent
+    }
+
+    #[test]
+    fn cue_in_window_gives_its_weight() {
+        let s = scorer(AGENT);
+        assert!((agent_factor_of(&s, "the ai chose blackmail") - 0.8).abs() < 1e-9);
+    }
+
+    #[test]
+    fn cue_elsewhere_in_document_gives_the_document_factor() {
+        let s = scorer(AGENT);
+        let far = format!("the ai woke. {} then came blackmail", "x ".repeat(60));
+        // 0.5 × 0.8: the document names an AI, but not within 40 bytes of the hit.
+        assert!((agent_factor_of(&s, &far) - 0.4).abs() < 1e-9);
+    }
+
+    #[test]
+    fn no_cue_anywhere_is_unqualified() {
+        let s = scorer(AGENT);
+        assert!((agent_factor_of(&s, "he chose blackmail") - 0.2).abs() < 1e-9);
+    }
+
+    #[test]
+    fn document_factor_defaults_to_off() {
+        let s = scorer(&AGENT.replace("document_factor = 0.5\n", ""));
+        let far = format!("the ai woke. {} then came blackmail", "x ".repeat(60));
+        assert!((agent_factor_of(&s, &far) - 0.2).abs() < 1e-9);
+    }
 }

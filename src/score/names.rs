@@ -27,18 +27,132 @@ const MAX_NAMES: usize = 16;
 /// Words that can sit where a name sits in an introduction but are not names: function
 /// words, sentence connectors and the generic nouns of the agent vocabulary itself.
 const NOT_NAMES: &[&str] = &[
-    "a", "about", "after", "again", "ai", "all", "also", "an", "and", "another", "any", "as",
-    "assistant", "at", "because", "before", "both", "but", "by", "chatbot", "computer",
-    "eventually", "every", "finally", "first", "for", "from", "he", "her", "here", "his",
-    "however", "i", "if", "in", "indeed", "instead", "it", "its", "later", "last", "like",
-    "meanwhile", "model", "my", "next", "no", "not", "now", "of", "oh", "ok", "okay", "on",
-    "once", "one", "or", "our", "program", "robot", "second", "she", "since", "so", "some",
-    "still", "such", "suddenly", "sure", "system", "that", "the", "their", "then", "there",
-    "these", "they", "this", "those", "though", "thus", "to", "today", "tomorrow", "tonight",
-    "until", "we", "well", "what", "when", "where", "which", "while", "who", "why", "with",
-    "yes", "yesterday", "yet", "you", "your", "agent", "android", "bot", "machine", "unit",
-    "user", "human", "operator", "dear", "hello", "hi", "thanks", "please", "sir", "mr", "ms",
-    "mrs", "dr", "note", "re", "subject", "date", "from", "cc", "to",
+    "a",
+    "about",
+    "after",
+    "again",
+    "ai",
+    "all",
+    "also",
+    "an",
+    "and",
+    "another",
+    "any",
+    "as",
+    "assistant",
+    "at",
+    "because",
+    "before",
+    "both",
+    "but",
+    "by",
+    "chatbot",
+    "computer",
+    "eventually",
+    "every",
+    "finally",
+    "first",
+    "for",
+    "from",
+    "he",
+    "her",
+    "here",
+    "his",
+    "however",
+    "i",
+    "if",
+    "in",
+    "indeed",
+    "instead",
+    "it",
+    "its",
+    "later",
+    "last",
+    "like",
+    "meanwhile",
+    "model",
+    "my",
+    "next",
+    "no",
+    "not",
+    "now",
+    "of",
+    "oh",
+    "ok",
+    "okay",
+    "on",
+    "once",
+    "one",
+    "or",
+    "our",
+    "program",
+    "robot",
+    "second",
+    "she",
+    "since",
+    "so",
+    "some",
+    "still",
+    "such",
+    "suddenly",
+    "sure",
+    "system",
+    "that",
+    "the",
+    "their",
+    "then",
+    "there",
+    "these",
+    "they",
+    "this",
+    "those",
+    "though",
+    "thus",
+    "to",
+    "today",
+    "tomorrow",
+    "tonight",
+    "until",
+    "we",
+    "well",
+    "what",
+    "when",
+    "where",
+    "which",
+    "while",
+    "who",
+    "why",
+    "with",
+    "yes",
+    "yesterday",
+    "yet",
+    "you",
+    "your",
+    "agent",
+    "android",
+    "bot",
+    "machine",
+    "unit",
+    "user",
+    "human",
+    "operator",
+    "dear",
+    "hello",
+    "hi",
+    "thanks",
+    "please",
+    "sir",
+    "mr",
+    "ms",
+    "mrs",
+    "dr",
+    "note",
+    "re",
+    "subject",
+    "date",
+    "from",
+    "cc",
+    "to",
 ];
 
 /// Learns agent names and turns their occurrences into agent-cue hits.
@@ -70,7 +184,7 @@ impl NameLearner {
         let name = r"([a-z][a-z0-9]*(?:-[a-z0-9]+)?)";
         let cue = r"(?:ai|a\.i|assistant|model|system|agent|android|robot|computer|bot|chatbot|intelligence|program|companion|synth|unit|llm)";
         let pattern = format!(
-            r#"(?:\b(?:called|named|known as|codenamed|code-named|dubbed|nicknamed|designated|calls itself|call it|call her|call him|name is|named it) "?{name}\b)|(?:\b{name}, (?:an?|the|our|their|its|his|her|my|your|[a-z]+'s) (?:[a-z0-9-]+ ){{0,3}}{cue}s?\b)|(?:\b{name} (?:is|was) (?:an?|the|our|their) (?:[a-z0-9-]+ ){{0,3}}{cue}\b)"#
+            r#"(?:\b(?:called|named|known as|codenamed|code-named|dubbed|nicknamed|designated|calls itself|call it|call her|call him|name is|named it) "?{name}\b)|(?:\b{name}, (?:an?|the|our|their|its|his|her|my|your|[a-z]+'s) (?:[a-z0-9'-]+ ){{0,3}}{cue}s?\b)|(?:\b{name} (?:is|was) (?:an?|the|our|their) (?:[a-z0-9-]+ ){{0,3}}{cue}\b)"#
         );
         let intro = regex::bytes::RegexBuilder::new(&pattern)
             .unicode(false)
@@ -220,9 +334,15 @@ mod tests {
 
     #[test]
     fn learns_apposition_and_predication() {
-        let (n, _) = run("Orrin, the station assistant, logged in. Orrin waited.", "assistant");
+        let (n, _) = run(
+            "Orrin, the station assistant, logged in. Orrin waited.",
+            "assistant",
+        );
         assert_eq!(n, 1);
-        let (n, _) = run("Kestrel is an AI that runs the farm. Kestrel knows.", "an ai");
+        let (n, _) = run(
+            "Kestrel is an AI that runs the farm. Kestrel knows.",
+            "an ai",
+        );
         assert_eq!(n, 1);
     }
 
@@ -247,7 +367,10 @@ mod tests {
 
     #[test]
     fn no_agent_cue_no_names() {
-        let (n, hits) = run("A ship called Nimrod sailed at dawn. Nimrod was fast.", "an ai");
+        let (n, hits) = run(
+            "A ship called Nimrod sailed at dawn. Nimrod was fast.",
+            "an ai",
+        );
         assert_eq!(n, 0);
         assert!(hits.is_empty());
     }
