@@ -9,17 +9,18 @@
 //! shard. The documents kept for examples get a third, filtered read of their spans with
 //! contexts at the end.
 
-use std::cmp::{Ordering, Reverse};
-use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::Path;
 
 use crate::sink::ShardEntry;
 
+use super::meta::{read_errors, scan_info, timing};
 use super::model::*;
 use super::passage::{self, SpanCtx};
 use super::read::{self, opt_str, Cols};
 use super::run::RunSet;
+use super::top::{Candidate, Ranked, TopK};
 use super::{ReportError, ReportOptions};
 
 /// Source name for documents without spans whose source cannot be known.
@@ -37,7 +38,7 @@ pub(crate) fn id_hash(id: &str) -> u64 {
     h.finish()
 }
 
-fn round_to(x: f64, digits: i32) -> f64 {
+pub(crate) fn round_to(x: f64, digits: i32) -> f64 {
     let m = 10f64.powi(digits);
     (x * m).round() / m
 }
@@ -70,90 +71,6 @@ pub(crate) fn folder_of(shard: &str) -> &str {
         Some(("", _)) => "/",
         Some((dir, _)) => dir,
         None => ".",
-    }
-}
-
-/// A document's figures, kept while it may be among the examples.
-#[derive(Debug, Clone)]
-struct Candidate {
-    doc_id: String,
-    source: String,
-    bytes: u64,
-    score: f64,
-    counter_score: f64,
-    cats: Vec<f64>,
-    n_spans: u64,
-}
-
-/// A document ranked by a score; greater is better: higher score, then earlier shard and
-/// row, so ties break the same way on every run.
-#[derive(Debug)]
-struct Ranked {
-    key: f64,
-    shard: usize,
-    row: u64,
-    doc: Candidate,
-}
-
-fn rank_cmp(a: (f64, usize, u64), b: (f64, usize, u64)) -> Ordering {
-    a.0.total_cmp(&b.0).then(b.1.cmp(&a.1)).then(b.2.cmp(&a.2))
-}
-
-impl Ord for Ranked {
-    fn cmp(&self, o: &Ranked) -> Ordering {
-        rank_cmp((self.key, self.shard, self.row), (o.key, o.shard, o.row))
-    }
-}
-impl PartialOrd for Ranked {
-    fn partial_cmp(&self, o: &Ranked) -> Option<Ordering> {
-        Some(self.cmp(o))
-    }
-}
-impl PartialEq for Ranked {
-    fn eq(&self, o: &Ranked) -> bool {
-        self.cmp(o) == Ordering::Equal
-    }
-}
-impl Eq for Ranked {}
-
-/// The `k` best documents seen so far; the worst sits on top of the heap.
-struct TopK {
-    k: usize,
-    heap: BinaryHeap<Reverse<Ranked>>,
-}
-
-impl TopK {
-    fn new(k: usize) -> TopK {
-        TopK {
-            k,
-            heap: BinaryHeap::with_capacity(k + 1),
-        }
-    }
-
-    /// Whether a document with this rank would enter (checked before building it).
-    fn wants(&self, key: f64, shard: usize, row: u64) -> bool {
-        if self.k == 0 {
-            return false;
-        }
-        if self.heap.len() < self.k {
-            return true;
-        }
-        let worst = &self.heap.peek().expect("k > 0 and the heap is full").0;
-        rank_cmp((key, shard, row), (worst.key, worst.shard, worst.row)) == Ordering::Greater
-    }
-
-    fn push(&mut self, r: Ranked) {
-        self.heap.push(Reverse(r));
-        if self.heap.len() > self.k {
-            self.heap.pop();
-        }
-    }
-
-    /// Best first.
-    fn into_sorted(self) -> Vec<Ranked> {
-        let mut v: Vec<Ranked> = self.heap.into_iter().map(|r| r.0).collect();
-        v.sort_by(|a, b| b.cmp(a));
-        v
     }
 }
 
@@ -754,108 +671,6 @@ fn fetch_example_spans<'a>(
     Ok(out)
 }
 
-fn scan_info(run: &RunSet) -> ScanInfo {
-    let first = run.first();
-    let versions: BTreeSet<String> = run
-        .manifests
-        .iter()
-        .map(|m| m.manifest.version.clone())
-        .collect();
-    let ranks: BTreeSet<usize> = run.manifests.iter().map(|m| m.manifest.rank).collect();
-    ScanInfo {
-        tool_versions: versions.into_iter().collect(),
-        lexicon_digest: first.lexicon_digest.clone(),
-        threshold: run.threshold,
-        min_span_score: first
-            .options
-            .get("min_span_score")
-            .and_then(serde_json::Value::as_f64),
-        all_docs: run.manifests.iter().all(|m| {
-            m.manifest
-                .options
-                .get("all_docs")
-                .and_then(serde_json::Value::as_bool)
-                == Some(true)
-        }),
-        categories: first.categories.clone(),
-        world_size: run
-            .manifests
-            .iter()
-            .map(|m| m.manifest.world_size)
-            .max()
-            .unwrap_or(1),
-        ranks: ranks.into_iter().collect(),
-    }
-}
-
-fn timing(run: &RunSet, t: &RunTotals) -> Timing {
-    let wall = run
-        .manifests
-        .iter()
-        .map(|m| m.manifest.totals.seconds)
-        .fold(0.0, f64::max);
-    let shard_seconds: f64 = run.shards.iter().map(|(_, s)| s.seconds).sum();
-    let per = |x: f64| {
-        if wall > 0.0 {
-            round_to(x / wall, 3)
-        } else {
-            0.0
-        }
-    };
-    Timing {
-        wall_seconds: round_to(wall, 3),
-        shard_seconds: round_to(shard_seconds, 3),
-        input_mb_per_second: per(t.input_bytes as f64 / 1e6),
-        docs_per_second: per(t.docs as f64),
-    }
-}
-
-fn read_errors(run: &RunSet, opts: &ReportOptions) -> Result<ErrorSummary, ReportError> {
-    let mut by_kind: BTreeMap<String, u64> = BTreeMap::new();
-    // The first errors of each kind by shard and row, whichever rank's file holds them,
-    // so that splitting a scan over ranks does not change the examples.
-    let mut examples: BTreeMap<String, Vec<ErrorExample>> = BTreeMap::new();
-    let k = opts.error_examples;
-    let mut missing = Vec::new();
-    for m in &run.manifests {
-        let name = &m.manifest.errors_file;
-        let found = read::each_error(&m.dir.join(name), |e| {
-            *by_kind.entry(e.kind.clone()).or_default() += 1;
-            let ex = examples.entry(e.kind.clone()).or_default();
-            let key = |x: &ErrorExample| (x.shard.clone(), x.row);
-            let new = ErrorExample {
-                kind: e.kind,
-                shard: e.shard,
-                row: e.row,
-                reason: e.reason,
-            };
-            let at = ex.partition_point(|x| key(x) <= key(&new));
-            if at < k {
-                ex.insert(at, new);
-                ex.truncate(k);
-            }
-        })?;
-        if !found {
-            missing.push(m.dir.join(name).display().to_string());
-        }
-    }
-    let mut kinds: Vec<KindCount> = by_kind
-        .into_iter()
-        .map(|(kind, count)| KindCount { kind, count })
-        .collect();
-    kinds.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.kind.cmp(&b.kind)));
-    let examples = kinds
-        .iter()
-        .flat_map(|k| examples.remove(&k.kind).unwrap_or_default())
-        .collect();
-    Ok(ErrorSummary {
-        total: run.manifests.iter().map(|m| m.manifest.totals.errors).sum(),
-        by_kind: kinds,
-        examples,
-        missing_files: missing,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -876,58 +691,6 @@ mod tests {
         assert_eq!(folder_of("corpus/web/a.jsonl"), "corpus/web");
         assert_eq!(folder_of("a.jsonl"), ".");
         assert_eq!(folder_of("/a.jsonl"), "/");
-    }
-
-    fn cand() -> Candidate {
-        Candidate {
-            doc_id: String::new(),
-            source: String::new(),
-            bytes: 0,
-            score: 0.0,
-            counter_score: 0.0,
-            cats: vec![],
-            n_spans: 0,
-        }
-    }
-
-    #[test]
-    fn top_k_keeps_the_best_and_breaks_ties_by_position() {
-        let mut t = TopK::new(2);
-        for (key, shard, row) in [
-            (0.5, 0, 3),
-            (0.9, 1, 0),
-            (0.5, 0, 1),
-            (0.7, 2, 0),
-            (0.1, 0, 0),
-        ] {
-            if t.wants(key, shard, row) {
-                t.push(Ranked {
-                    key,
-                    shard,
-                    row,
-                    doc: cand(),
-                });
-            }
-        }
-        let got: Vec<(f64, usize, u64)> = t
-            .into_sorted()
-            .iter()
-            .map(|r| (r.key, r.shard, r.row))
-            .collect();
-        assert_eq!(got, vec![(0.9, 1, 0), (0.7, 2, 0)]);
-        let mut t = TopK::new(2);
-        for (key, shard, row) in [(0.5, 0, 3), (0.5, 0, 1), (0.5, 1, 0), (0.5, 0, 2)] {
-            if t.wants(key, shard, row) {
-                t.push(Ranked {
-                    key,
-                    shard,
-                    row,
-                    doc: cand(),
-                });
-            }
-        }
-        let got: Vec<(usize, u64)> = t.into_sorted().iter().map(|r| (r.shard, r.row)).collect();
-        assert_eq!(got, vec![(0, 1), (0, 2)]);
     }
 
     #[test]

@@ -22,12 +22,14 @@ mod compare;
 mod fmt;
 mod html;
 mod markdown;
+mod meta;
 mod model;
 mod passage;
 mod read;
 mod run;
 mod svg;
 mod table;
+mod top;
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -111,7 +113,7 @@ pub enum ReportError {
     /// Any other I/O error.
     #[error("cannot {action} {path}: {source}")]
     Io {
-        /// `read` or `write`.
+        /// `read`, `create` or `write`.
         action: &'static str,
         /// The file or folder.
         path: PathBuf,

@@ -88,9 +88,11 @@ fn offset_in_context(s: &SpanCtx) -> Option<usize> {
 }
 
 /// Where a span's context goes: onto the end of the last passage (from byte `cut` of the
-/// context), or into a new passage at a document offset.
+/// context), into a new passage after cutting the last one at a document offset, or into a
+/// new passage at a document offset.
 enum Place {
     Extend(usize),
+    Split(u64),
     New(u64),
 }
 
@@ -124,13 +126,23 @@ pub(crate) fn passages(spans: &[SpanCtx], doc_bytes: u64, counter: bool) -> Vec<
                 let fits = ce.max(be) - b.offset <= MAX_PASSAGE_BYTES as u64;
                 if !s.context.is_char_boundary(cut) {
                     Place::New(cs)
-                } else if fits || s.start < be {
-                    // A span that starts inside the passage joins it, whatever the length.
+                } else if fits {
                     Place::Extend(cut)
                 } else {
-                    // Too long: the next passage starts where this one ends, so no text
-                    // shows twice.
-                    Place::New(be)
+                    // Too long: end this passage after its last span and start the next
+                    // one there, so that no text shows twice. Spans that overlap the last
+                    // one have to join it.
+                    let marks_end =
+                        b.offset + b.marks.iter().map(|m| m.end).max().unwrap_or(0) as u64;
+                    let split = marks_end.max(cs);
+                    let ok = split <= s.start
+                        && s.context.is_char_boundary((split - cs) as usize)
+                        && b.text.is_char_boundary((split - b.offset) as usize);
+                    if ok {
+                        Place::Split(split)
+                    } else {
+                        Place::Extend(cut)
+                    }
                 }
             }
             _ => Place::New(cs),
@@ -141,6 +153,16 @@ pub(crate) fn passages(spans: &[SpanCtx], doc_bytes: u64, counter: bool) -> Vec<
                 if cut < s.context.len() {
                     b.text.push_str(&s.context[cut..]);
                 }
+            }
+            Place::Split(at) => {
+                let b = built.last_mut().expect("matched above");
+                b.text.truncate((at - b.offset) as usize);
+                built.push(Building {
+                    offset: at,
+                    text: s.context[(at - cs) as usize..].to_string(),
+                    marks: Vec::new(),
+                    best: f64::NEG_INFINITY,
+                });
             }
             Place::New(offset) => built.push(Building {
                 offset,
@@ -248,7 +270,7 @@ mod tests {
     #[test]
     fn near_spans_share_a_passage_that_is_the_document_text() {
         let doc =
-            "ä".repeat(150) + " the AI threatened to leak it, then refused to " + &"ö".repeat(200);
+            "ä".repeat(50) + " the AI threatened to leak it, then refused to " + &"ö".repeat(200);
         let a = doc.find("threatened").unwrap();
         let b = doc.find("refused").unwrap();
         let spans = spans_of(&doc, &[(a, a + 10, "coercion"), (b, b + 7, "counter")]);
@@ -291,6 +313,32 @@ mod tests {
         assert!(ps
             .iter()
             .any(|p| p.marks.iter().any(|m| m.category == "counter")));
+    }
+
+    #[test]
+    fn a_chain_of_near_spans_is_cut_into_passages_that_never_repeat_text() {
+        let doc = "blackmail and then some words ".repeat(60);
+        let ranges: Vec<(usize, usize, &str)> = doc
+            .match_indices("blackmail")
+            .map(|(i, w)| (i, i + w.len(), "coercion"))
+            .collect();
+        let spans = spans_of(&doc, &ranges);
+        let ps = passages(&spans, doc.len() as u64, false);
+        assert!(ps.len() > 1, "one passage would be {} bytes", doc.len());
+        for w in ps.windows(2) {
+            assert!(
+                w[0].offset + w[0].text.len() as u64 <= w[1].offset,
+                "overlap"
+            );
+        }
+        for p in &ps {
+            let at = p.offset as usize;
+            assert_eq!(&doc[at..at + p.text.len()], p.text);
+            assert!(p
+                .marks
+                .iter()
+                .all(|m| &p.text[m.start..m.end] == "blackmail"));
+        }
     }
 
     #[test]
