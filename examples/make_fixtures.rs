@@ -83,8 +83,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     mixed.extend_from_slice(second.as_bytes());
     mixed.push(b'\n');
     fs::write(format!("{bad}/mixed_bad_lines.jsonl"), &mixed)?;
-    let full = zstd::encode_all(jsonl.as_bytes(), 3)?;
-    fs::write(format!("{bad}/truncated.jsonl.zst"), &full[..full.len() * 2 / 3])?;
+    // One zstd frame per line (as parallel compressors write them), cut two thirds in: the
+    // frames before the cut decode, the one cut in half does not.
+    let mut frames = Vec::new();
+    for line in &lines {
+        frames.extend(zstd::encode_all(format!("{line}\n").as_bytes(), 3)?);
+    }
+    fs::write(format!("{bad}/truncated.jsonl.zst"), &frames[..frames.len() * 2 / 3])?;
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     gz.write_all(jsonl.as_bytes())?;
     let gzb = gz.finish()?;
