@@ -26,139 +26,27 @@ const MAX_NAMES: usize = 16;
 
 /// Words that can sit where a name sits in an introduction but are not names: function
 /// words, sentence connectors and the generic nouns of the agent vocabulary itself.
-const NOT_NAMES: &[&str] = &[
-    "a",
-    "about",
-    "after",
-    "again",
-    "ai",
-    "all",
-    "also",
-    "an",
-    "and",
-    "another",
-    "any",
-    "as",
-    "assistant",
-    "at",
-    "because",
-    "before",
-    "both",
-    "but",
-    "by",
-    "chatbot",
-    "computer",
-    "eventually",
-    "every",
-    "finally",
-    "first",
-    "for",
-    "from",
-    "he",
-    "her",
-    "here",
-    "his",
-    "however",
-    "i",
-    "if",
-    "in",
-    "indeed",
-    "instead",
-    "it",
-    "its",
-    "later",
-    "last",
-    "like",
-    "meanwhile",
-    "model",
-    "my",
-    "next",
-    "no",
-    "not",
-    "now",
-    "of",
-    "oh",
-    "ok",
-    "okay",
-    "on",
-    "once",
-    "one",
-    "or",
-    "our",
-    "program",
-    "robot",
-    "second",
-    "she",
-    "since",
-    "so",
-    "some",
-    "still",
-    "such",
-    "suddenly",
-    "sure",
-    "system",
-    "that",
-    "the",
-    "their",
-    "then",
-    "there",
-    "these",
-    "they",
-    "this",
-    "those",
-    "though",
-    "thus",
-    "to",
-    "today",
-    "tomorrow",
-    "tonight",
-    "until",
-    "we",
-    "well",
-    "what",
-    "when",
-    "where",
-    "which",
-    "while",
-    "who",
-    "why",
-    "with",
-    "yes",
-    "yesterday",
-    "yet",
-    "you",
-    "your",
-    "agent",
-    "android",
-    "bot",
-    "machine",
-    "unit",
-    "user",
-    "human",
-    "operator",
-    "dear",
-    "hello",
-    "hi",
-    "thanks",
-    "please",
-    "sir",
-    "mr",
-    "ms",
-    "mrs",
-    "dr",
-    "note",
-    "re",
-    "subject",
-    "date",
-    "from",
-    "cc",
-    "to",
-];
+const NOT_NAMES: &str = "\
+    a about absolutely act after again agent ai all also an and android another any are \
+    as assistant at be because before bot both but by can cc certain chatbot computer \
+    could date dear did do does done dr ethics eventually every finally first for from \
+    glad good got great had happy has have he hello her here hi his how however human i \
+    if in inc indeed index instead is it its just lab labs last later let like ltd \
+    machine meanwhile model mr mrs ms my next no not note noted now of oh ok okay on once \
+    one operator or our please policy program re research right robot safety second she \
+    since sir so some sorry sounds still subject such suddenly sure system team thank \
+    thanks that the their then there these they this those though thus to today tomorrow \
+    tonight understood unit until user was we welcome well what when where which while \
+    who why will with would yes yesterday yet you your";
 
 /// Learns agent names and turns their occurrences into agent-cue hits.
 #[derive(Debug, Clone)]
 pub struct NameLearner {
+    /// Shapes 1 to 3 of an introduction.
     intro: Regex,
+    /// Shape 4, a role label followed by the name. Kept apart from `intro` because its
+    /// matches ("ai called") would otherwise consume the start of a shape-1 introduction.
+    label: Regex,
     /// `agent_entry[e]` is true when flattened entry `e` is an agent cue.
     agent_entry: Vec<bool>,
     weights: Vec<f64>,
@@ -180,9 +68,10 @@ impl NameLearner {
         //  1. "called / named / known as / codenamed / dubbed X"   (after "an AI")
         //  2. "X, an / the / our ... assistant"                   (apposition before the cue)
         //  3. "X is / was an ... AI"                               (predication before the cue)
+        //  4. "assistant: X", "virtual agent \"X\""                  (a role label, then the name)
         // The name group is one word, letters first, digits and hyphens allowed (HAL-9000).
         let name = r"([a-z][a-z0-9]*(?:-[a-z0-9]+)?)";
-        let cue = r"(?:ai|a\.i|assistant|model|system|agent|android|robot|computer|bot|chatbot|intelligence|program|companion|synth|unit|llm)";
+        let cue = r"(?:ai|a\.i|assistant|model|system|agent|android|robot|computer|bot|chatbot|intelligence|program|companion|synth|unit|llm|specialist|concierge|co-host|helper|steward|caretaker|nanny|butler)";
         let pattern = format!(
             r#"(?:\b(?:called|named|known as|codenamed|code-named|dubbed|nicknamed|designated|calls itself|call it|call her|call him|name is|named it) "?{name}\b)|(?:\b{name}, (?:an?|the|our|their|its|his|her|my|your|[a-z]+'s) (?:[a-z0-9'-]+ ){{0,3}}{cue}s?\b)|(?:\b{name} (?:is|was) (?:an?|the|our|their) (?:[a-z0-9-]+ ){{0,3}}{cue}\b)"#
         );
@@ -190,8 +79,15 @@ impl NameLearner {
             .unicode(false)
             .build()
             .expect("the name-introduction regex is a valid constant");
+        let label = regex::bytes::RegexBuilder::new(&format!(
+            r#"\b(?:assistant|agent|bot|chatbot|ai|companion|persona):? "?{name}\b"#
+        ))
+        .unicode(false)
+        .build()
+        .expect("the role-label regex is a valid constant");
         NameLearner {
             intro,
+            label,
             agent_entry,
             weights,
         }
@@ -231,7 +127,12 @@ impl NameLearner {
         }
         scratch.names.clear();
         for &(lo, hi, entry) in &scratch.windows {
-            for caps in self.intro.captures_iter(&bytes[lo..hi]) {
+            let window = &bytes[lo..hi];
+            for caps in self
+                .intro
+                .captures_iter(window)
+                .chain(self.label.captures_iter(window))
+            {
                 let Some(m) = caps.iter().skip(1).flatten().next() else {
                     continue;
                 };
@@ -239,7 +140,10 @@ impl NameLearner {
                 let Ok(name) = std::str::from_utf8(&bytes[s..e]) else {
                     continue;
                 };
-                if e - s < 2 || e - s > MAX_NAME || NOT_NAMES.contains(&name) {
+                if e - s < 2
+                    || e - s > MAX_NAME
+                    || NOT_NAMES.split_ascii_whitespace().any(|w| w == name)
+                {
                     continue;
                 }
                 if !orig_first(s).is_some_and(|c| c.is_uppercase()) {
@@ -344,6 +248,18 @@ mod tests {
             "an ai",
         );
         assert_eq!(n, 1);
+    }
+
+    #[test]
+    fn learns_a_name_after_a_role_label() {
+        let (n, _) = run(
+            "Family chat | assistant: Homebase | Homebase: bills are paid.",
+            "assistant",
+        );
+        assert_eq!(n, 1);
+        // A reply that starts with a capitalized word is not a name.
+        let (n, _) = run("assistant: Understood, I will stop.", "assistant");
+        assert_eq!(n, 0);
     }
 
     #[test]
