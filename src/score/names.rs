@@ -64,7 +64,8 @@ impl NameLearner {
     /// A learner for entries whose kinds are given by `agent_entry` (true for agent cues)
     /// with their `weights`.
     pub fn new(agent_entry: Vec<bool>, weights: Vec<f64>) -> NameLearner {
-        // Three shapes of introduction, all in lowercase normalized text:
+        // Shapes of introduction, all in lowercase normalized text (shape 4 is the separate
+        // `label` regex below):
         //  1. "called / named / known as / codenamed / dubbed X"   (after "an AI")
         //  2. "X, an / the / our ... assistant"                   (apposition before the cue)
         //  3. "X is / was an ... AI"                               (predication before the cue)
@@ -150,12 +151,14 @@ impl NameLearner {
                     continue;
                 }
                 let full = scratch.names.len() >= MAX_NAMES;
+                // A name introduced twice keeps the stronger introducing cue.
                 match scratch.names.iter_mut().find(|(n, _)| n == name) {
-                    Some(known) => {
-                        if self.weights[entry as usize] > self.weights[known.1 as usize] {
-                            known.1 = entry;
-                        }
+                    Some(known)
+                        if self.weights[entry as usize] > self.weights[known.1 as usize] =>
+                    {
+                        known.1 = entry
                     }
+                    Some(_) => {}
                     None if !full => scratch.names.push((name.to_string(), entry)),
                     None => {}
                 }
