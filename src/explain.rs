@@ -25,8 +25,13 @@ pub fn explain(engine: &Engine, text: &str) -> String {
     );
     let _ = writeln!(
         out,
-        "model: p = weight × A × (1 − N) × (1 − {} × C); A = agent cue within {} bytes, else {}; N = negation within {} bytes before; C = counter cue within {} bytes",
-        params.counter_damp, params.agent_window, params.unqualified, params.negation_window, params.counter_window
+        "model: p = weight × A × (1 − N) × (1 − {} × C); A = agent cue within {} bytes, else max({}, {} × strongest agent cue in the document); N = negation within {} bytes before; C = counter cue within {} bytes",
+        params.counter_damp,
+        params.agent_window,
+        params.unqualified,
+        params.document_factor,
+        params.negation_window,
+        params.counter_window
     );
     let cues: Vec<_> = a
         .hits
