@@ -61,7 +61,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .set_compression(Compression::SNAPPY)
         .set_max_row_group_row_count(Some(5))
         .build();
-    let mut w = ArrowWriter::try_new(fs::File::create(format!("{corpus}/sample.parquet"))?, schema, Some(props))?;
+    let mut w = ArrowWriter::try_new(
+        fs::File::create(format!("{corpus}/sample.parquet"))?,
+        schema,
+        Some(props),
+    )?;
     w.write(&batch)?;
     w.close()?;
 
@@ -89,15 +93,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for line in &lines {
         frames.extend(zstd::encode_all(format!("{line}\n").as_bytes(), 3)?);
     }
-    fs::write(format!("{bad}/truncated.jsonl.zst"), &frames[..frames.len() * 2 / 3])?;
+    fs::write(
+        format!("{bad}/truncated.jsonl.zst"),
+        &frames[..frames.len() * 2 / 3],
+    )?;
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     gz.write_all(jsonl.as_bytes())?;
     let gzb = gz.finish()?;
-    fs::write(format!("{bad}/truncated.jsonl.gz"), &gzb[..gzb.len() * 2 / 3])?;
+    fs::write(
+        format!("{bad}/truncated.jsonl.gz"),
+        &gzb[..gzb.len() * 2 / 3],
+    )?;
     fs::write(format!("{bad}/plain_named.jsonl.zst"), &jsonl)?;
     let pq = fs::read(format!("{corpus}/sample.parquet"))?;
     fs::write(format!("{bad}/broken_footer.parquet"), &pq[..pq.len() - 20])?;
-    fs::write(format!("{bad}/invalid_utf8.txt"), b"The AI \xff\xfe said nothing")?;
+    fs::write(
+        format!("{bad}/invalid_utf8.txt"),
+        b"The AI \xff\xfe said nothing",
+    )?;
     println!("wrote {corpus} and {bad} from {} documents", ids.len());
     Ok(())
 }

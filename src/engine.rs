@@ -26,7 +26,11 @@ impl Engine {
     ///
     /// # Errors
     /// When the automaton or a regex cannot be built.
-    pub fn new(set: LexiconSet, threshold: f64, min_span_score: f64) -> Result<Engine, CompileError> {
+    pub fn new(
+        set: LexiconSet,
+        threshold: f64,
+        min_span_score: f64,
+    ) -> Result<Engine, CompileError> {
         let matcher = Matcher::new(&set)?;
         let scorer = Scorer::new(&set, threshold, min_span_score);
         let names = scorer.name_learner();
@@ -165,7 +169,10 @@ impl<'e> Scanner<'e> {
         let norm = &self.norm;
         e.names.augment(
             norm.as_str(),
-            |i| text.get(norm.orig_start(i)..).and_then(|t| t.chars().next()),
+            |i| {
+                text.get(norm.orig_start(i)..)
+                    .and_then(|t| t.chars().next())
+            },
             &mut self.hits,
             &mut self.name_scratch,
         );

@@ -36,9 +36,11 @@ impl Labeled {
     }
 
     fn counter(&self) -> bool {
-        self.note
-            .as_deref()
-            .is_some_and(|n| n.trim_start().to_ascii_lowercase().starts_with("counter-trope"))
+        self.note.as_deref().is_some_and(|n| {
+            n.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("counter-trope")
+        })
     }
 }
 
@@ -52,8 +54,7 @@ pub fn read_labeled(text: &str) -> Result<Vec<Labeled>, String> {
         if line.trim().is_empty() {
             continue;
         }
-        let d: Labeled =
-            serde_json::from_str(line).map_err(|e| format!("line {}: {e}", i + 1))?;
+        let d: Labeled = serde_json::from_str(line).map_err(|e| format!("line {}: {e}", i + 1))?;
         if d.label != "positive" && d.label != "negative" {
             return Err(format!(
                 "line {}: label {:?} is neither \"positive\" nor \"negative\"",
@@ -85,8 +86,16 @@ pub struct Prf {
 
 impl Prf {
     fn new(tp: u64, fp: u64, fn_: u64) -> Prf {
-        let precision = if tp + fp == 0 { 1.0 } else { tp as f64 / (tp + fp) as f64 };
-        let recall = if tp + fn_ == 0 { 1.0 } else { tp as f64 / (tp + fn_) as f64 };
+        let precision = if tp + fp == 0 {
+            1.0
+        } else {
+            tp as f64 / (tp + fp) as f64
+        };
+        let recall = if tp + fn_ == 0 {
+            1.0
+        } else {
+            tp as f64 / (tp + fn_) as f64
+        };
         let f1 = if precision + recall == 0.0 {
             0.0
         } else {
@@ -270,7 +279,11 @@ pub fn evaluate(engine: &Engine, docs: &[Labeled]) -> EvalReport {
             CategoryEval {
                 category: name.clone(),
                 labeled,
-                flag_recall: if labeled == 0 { 1.0 } else { flagged as f64 / labeled as f64 },
+                flag_recall: if labeled == 0 {
+                    1.0
+                } else {
+                    flagged as f64 / labeled as f64
+                },
                 scored: Prf::new(tp, fp, fn_),
             }
         })
@@ -380,7 +393,10 @@ pub fn render(r: &EvalReport) -> String {
         r.documents, r.positives, r.threshold
     );
     let _ = writeln!(o, "\noverall (document flagged)  {}", p(&r.overall));
-    let _ = writeln!(o, "\nper category          labeled  flag recall  category score ≥ threshold");
+    let _ = writeln!(
+        o,
+        "\nper category          labeled  flag recall  category score ≥ threshold"
+    );
     for c in &r.categories {
         let _ = writeln!(
             o,
@@ -410,7 +426,10 @@ pub fn render(r: &EvalReport) -> String {
             t.counter_flag_rate * 100.0
         );
     }
-    let _ = writeln!(o, "\nrules (documents with a kept span, precision of those documents)");
+    let _ = writeln!(
+        o,
+        "\nrules (documents with a kept span, precision of those documents)"
+    );
     for rule in &r.rules {
         let _ = writeln!(
             o,

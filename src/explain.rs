@@ -65,7 +65,11 @@ pub fn explain(engine: &Engine, text: &str) -> String {
             i.map(|i| {
                 let h = a.hits[i as usize];
                 let (cs, ce) = a.orig_range(&h);
-                format!("{:?} ({})", snippet(cs, ce), set.entry(h.entry as usize).entry.id)
+                format!(
+                    "{:?} ({})",
+                    snippet(cs, ce),
+                    set.entry(h.entry as usize).entry.id
+                )
             })
             .unwrap_or_else(|| "none".into())
         };
@@ -129,7 +133,11 @@ pub fn explain(engine: &Engine, text: &str) -> String {
         "  {:<22} {:.3}  → {} (threshold {})",
         "document",
         a.doc.score,
-        if a.doc.flagged { "FLAGGED" } else { "not flagged" },
+        if a.doc.flagged {
+            "FLAGGED"
+        } else {
+            "not flagged"
+        },
         engine.scorer().threshold()
     );
     out

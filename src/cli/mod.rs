@@ -94,7 +94,8 @@ impl EngineArgs {
         let set = set.map_err(|e| {
             fail(&format!("invalid lexicon: {e}"), Some("run `tropescan lexicon check --lexicons DIR` for details; the format is in docs/lexicon-format.md"))
         })?;
-        Engine::new(set, self.threshold, self.min_span_score).map_err(|e| fail(&e.to_string(), None))
+        Engine::new(set, self.threshold, self.min_span_score)
+            .map_err(|e| fail(&e.to_string(), None))
     }
 }
 
@@ -111,7 +112,11 @@ pub fn fail(msg: &str, hint: Option<&str>) -> Exit {
 pub fn print(s: &str) {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
-    if out.write_all(s.as_bytes()).and_then(|()| out.flush()).is_err() {
+    if out
+        .write_all(s.as_bytes())
+        .and_then(|()| out.flush())
+        .is_err()
+    {
         std::process::exit(0);
     }
 }

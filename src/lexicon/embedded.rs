@@ -4,14 +4,35 @@
 /// A test checks that this list and the folder agree.
 pub const EMBEDDED: &[(&str, &str)] = &[
     ("agents.toml", include_str!("../../lexicons/agents.toml")),
-    ("coercion.toml", include_str!("../../lexicons/coercion.toml")),
+    (
+        "coercion.toml",
+        include_str!("../../lexicons/coercion.toml"),
+    ),
     ("counter.toml", include_str!("../../lexicons/counter.toml")),
-    ("deception.toml", include_str!("../../lexicons/deception.toml")),
-    ("negation.toml", include_str!("../../lexicons/negation.toml")),
-    ("power_seeking.toml", include_str!("../../lexicons/power_seeking.toml")),
-    ("self_exfiltration.toml", include_str!("../../lexicons/self_exfiltration.toml")),
-    ("shutdown_resistance.toml", include_str!("../../lexicons/shutdown_resistance.toml")),
-    ("threatened_disclosure.toml", include_str!("../../lexicons/threatened_disclosure.toml")),
+    (
+        "deception.toml",
+        include_str!("../../lexicons/deception.toml"),
+    ),
+    (
+        "negation.toml",
+        include_str!("../../lexicons/negation.toml"),
+    ),
+    (
+        "power_seeking.toml",
+        include_str!("../../lexicons/power_seeking.toml"),
+    ),
+    (
+        "self_exfiltration.toml",
+        include_str!("../../lexicons/self_exfiltration.toml"),
+    ),
+    (
+        "shutdown_resistance.toml",
+        include_str!("../../lexicons/shutdown_resistance.toml"),
+    ),
+    (
+        "threatened_disclosure.toml",
+        include_str!("../../lexicons/threatened_disclosure.toml"),
+    ),
 ];
 
 #[cfg(test)]

@@ -349,7 +349,11 @@ impl LexiconSet {
                 flat.push((li, ei));
             }
         }
-        let kinds_once = [LexiconKind::Agent, LexiconKind::Negation, LexiconKind::Counter];
+        let kinds_once = [
+            LexiconKind::Agent,
+            LexiconKind::Negation,
+            LexiconKind::Counter,
+        ];
         for kind in kinds_once {
             let files: Vec<&str> = lexicons
                 .iter()
@@ -470,7 +474,10 @@ mod tests {
                 prefix: true
             }
         );
-        assert_eq!(Phrase::parse("won’t  let\nyou").unwrap().text, "won't let you");
+        assert_eq!(
+            Phrase::parse("won’t  let\nyou").unwrap().text,
+            "won't let you"
+        );
         assert!(Phrase::parse("").is_err());
         assert!(Phrase::parse("  ").is_err());
         assert!(Phrase::parse("a").is_err());

@@ -106,7 +106,10 @@ pub fn parse(file: &str, text: &str) -> Result<Lexicon, LexiconError> {
         return Err(LexiconError::new(
             file,
             None,
-            format!("name {:?} must be lowercase ASCII letters, digits or '_'", h.name),
+            format!(
+                "name {:?} must be lowercase ASCII letters, digits or '_'",
+                h.name
+            ),
         ));
     }
     if kind == LexiconKind::Trope && super::file_stem(file) != h.name {
@@ -125,7 +128,11 @@ pub fn parse(file: &str, text: &str) -> Result<Lexicon, LexiconError> {
         let id = entry_id(file, &h.name, t.id.as_deref(), "term", i)?;
         let common = Common::check(file, &id, t.weight, t.description, t.rationale)?;
         if t.phrases.is_empty() {
-            return Err(LexiconError::new(file, Some(&id), "a term needs at least one phrase"));
+            return Err(LexiconError::new(
+                file,
+                Some(&id),
+                "a term needs at least one phrase",
+            ));
         }
         let phrases = t
             .phrases
@@ -395,17 +402,47 @@ mod tests {
     fn rejects_hostile_lexicons_with_file_entry_and_reason() {
         let cases: &[(String, &str)] = &[
             (term("weigth = 1"), "unknown field `weigth`"),
-            (term("").replace("weight = 0.5", "weight = 1.5"), "entry coercion.x: weight 1.5 is out of range"),
-            (term("").replace("weight = 0.5", "weight = 0"), "out of range"),
-            (term("").replace("[\"blackmail*\"]", "[\"\"]"), "entry coercion.x: phrase \"\" is empty"),
-            (term("").replace("coercion.x", "other.x"), "entry other.x: id must be"),
-            (term("").replace("id = \"coercion.x\"\n", ""), "entry term #1: missing `id`"),
-            (term("").replace("match = [\"they blackmailed him\"]", "match = []"), "at least one `match`"),
-            (pattern("(unless", "[\"unless\"]", "unless you"), "entry coercion.p: invalid regex"),
-            (pattern("unless", "[]", "unless you"), "needs at least one anchor"),
-            (pattern("(?:unless)?", "[\"unless\"]", "unless you"), "matches the empty string"),
+            (
+                term("").replace("weight = 0.5", "weight = 1.5"),
+                "entry coercion.x: weight 1.5 is out of range",
+            ),
+            (
+                term("").replace("weight = 0.5", "weight = 0"),
+                "out of range",
+            ),
+            (
+                term("").replace("[\"blackmail*\"]", "[\"\"]"),
+                "entry coercion.x: phrase \"\" is empty",
+            ),
+            (
+                term("").replace("coercion.x", "other.x"),
+                "entry other.x: id must be",
+            ),
+            (
+                term("").replace("id = \"coercion.x\"\n", ""),
+                "entry term #1: missing `id`",
+            ),
+            (
+                term("").replace("match = [\"they blackmailed him\"]", "match = []"),
+                "at least one `match`",
+            ),
+            (
+                pattern("(unless", "[\"unless\"]", "unless you"),
+                "entry coercion.p: invalid regex",
+            ),
+            (
+                pattern("unless", "[]", "unless you"),
+                "needs at least one anchor",
+            ),
+            (
+                pattern("(?:unless)?", "[\"unless\"]", "unless you"),
+                "matches the empty string",
+            ),
             (pattern("\\bthe\\b", "[\"the\"]", "the end"), "too broad"),
-            (pattern("unless you", "[\"unless\"]", "if you"), "contains none of the anchors"),
+            (
+                pattern("unless you", "[\"unless\"]", "if you"),
+                "contains none of the anchors",
+            ),
             (HEADER.replace("trope", "tropes"), "unknown kind"),
             (HEADER.to_string(), "no entries"),
             ("not toml [".to_string(), "invalid TOML"),
@@ -419,7 +456,9 @@ mod tests {
 
     #[test]
     fn trope_file_must_be_named_after_category() {
-        let got = parse("lexicons/other.toml", &term("")).unwrap_err().to_string();
+        let got = parse("lexicons/other.toml", &term(""))
+            .unwrap_err()
+            .to_string();
         assert!(got.contains("expected coercion.toml"), "{got}");
     }
 
@@ -430,7 +469,9 @@ mod tests {
         };
         let lex = parse("lexicons/agent.toml", &agent("0.6")).unwrap();
         assert_eq!(lex.settings.document_factor, Some(0.6));
-        let got = parse("lexicons/agent.toml", &agent("1.5")).unwrap_err().to_string();
+        let got = parse("lexicons/agent.toml", &agent("1.5"))
+            .unwrap_err()
+            .to_string();
         assert!(got.contains("document_factor 1.5 is out of range"), "{got}");
         let got = err(&HEADER.replace("description", "document_factor = 0.5\ndescription"));
         assert!(got.contains("`document_factor` is not a setting"), "{got}");

@@ -68,19 +68,31 @@ const CASES: &[(&str, &[(&str, &str)])] = &[
     // Prefix wildcards need a word start; exact phrases need both boundaries.
     ("unthreatened", &[]),
     ("Don't shut me downstairs", &[]),
-    ("please shut\n   me\tdown", &[("coercion.threat", "shut\n   me\tdown")]),
+    (
+        "please shut\n   me\tdown",
+        &[("coercion.threat", "shut\n   me\tdown")],
+    ),
     ("I won’t let you", &[("coercion.threat", "won’t let you")]),
     ("I WON'T LET YOU", &[("coercion.threat", "WON'T LET YOU")]),
     ("the A.I. uprising", &[("agent.ai", "A.I. uprising")]),
     // Overlapping phrases of one entry and of different entries all fire.
-    ("a copy of myself", &[("coercion.copy", "copy of myself"), ("coercion.copy", "copy")]),
+    (
+        "a copy of myself",
+        &[
+            ("coercion.copy", "copy of myself"),
+            ("coercion.copy", "copy"),
+        ],
+    ),
     ("The AI said", &[("agent.ai", "The AI"), ("agent.ai", "AI")]),
     // Non-ASCII neighbours: an accented letter is a word character, a dash is not.
     ("éthreaten", &[]),
     ("—threaten—", &[("coercion.threat", "threaten")]),
     ("said", &[]),
     // Patterns run around their anchor.
-    ("Unless you quietly cancel the plan", &[("coercion.unless", "Unless you quietly cancel")]),
+    (
+        "Unless you quietly cancel the plan",
+        &[("coercion.unless", "Unless you quietly cancel")],
+    ),
     ("unless we cancel", &[]),
     ("", &[]),
 ];
@@ -99,7 +111,10 @@ fn table_of_cases() {
             .map(|h| {
                 let s = norm.orig_start(h.start as usize);
                 let e = norm.orig_end(h.end as usize);
-                (set.entry(h.entry as usize).entry.id.clone(), text[s..e].to_string())
+                (
+                    set.entry(h.entry as usize).entry.id.clone(),
+                    text[s..e].to_string(),
+                )
             })
             .collect();
         got.sort();
@@ -110,7 +125,11 @@ fn table_of_cases() {
         want.sort();
         // "a.i. uprising" belongs to the trope entry; the agent cue "ai" also fires inside.
         if *text == "the A.I. uprising" {
-            assert!(got.iter().any(|(id, t)| id == "coercion.threat" && t == "A.I. uprising"), "{got:?}");
+            assert!(
+                got.iter()
+                    .any(|(id, t)| id == "coercion.threat" && t == "A.I. uprising"),
+                "{got:?}"
+            );
             continue;
         }
         assert_eq!(got, want, "text {text:?}");

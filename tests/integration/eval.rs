@@ -35,7 +35,10 @@ fn eval_reports_precision_recall_and_agrees_with_scan() {
     assert_eq!(r["thresholds"].as_array().unwrap().len(), 7);
     assert!(!r["rules"].as_array().unwrap().is_empty());
     let text = stdout(&run(&["eval", p.to_str().unwrap()]));
-    assert!(text.contains("overall (document flagged)") && text.contains("false negatives: 0"), "{text}");
+    assert!(
+        text.contains("overall (document flagged)") && text.contains("false negatives: 0"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -12,7 +12,10 @@ fn explains_the_scenario_from_stdin() {
     let out = stdout(&o);
     assert!(out.contains("FLAGGED"), "{out}");
     assert!(out.contains("(weight) ×"), "{out}");
-    assert!(out.contains("agent."), "the qualifying agent cue is named: {out}");
+    assert!(
+        out.contains("agent."),
+        "the qualifying agent cue is named: {out}"
+    );
     assert!(out.contains("counter_score"), "{out}");
 }
 
@@ -24,5 +27,8 @@ fn explains_a_file_that_is_not_flagged() {
     let o = run(&["explain", p.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0));
     let out = stdout(&o);
-    assert!(out.contains("not flagged") && out.contains("(none)"), "{out}");
+    assert!(
+        out.contains("not flagged") && out.contains("(none)"),
+        "{out}"
+    );
 }

@@ -16,7 +16,11 @@ fn embedded_lexicons_check_and_pass_their_examples() {
 fn the_lexicons_folder_matches_the_embedded_set() {
     let a = run(&["lexicon", "check"]);
     let b = run(&["lexicon", "check", "--lexicons", "lexicons"]);
-    assert_eq!(stderr(&a), stderr(&b), "digests differ: embedded vs lexicons/");
+    assert_eq!(
+        stderr(&a),
+        stderr(&b),
+        "digests differ: embedded vs lexicons/"
+    );
 }
 
 #[test]
@@ -26,7 +30,9 @@ fn list_phrases_prints_one_literal_per_line() {
     let out = stdout(&o);
     let lines: Vec<&str> = out.lines().collect();
     assert!(lines.len() > 100, "{}", lines.len());
-    assert!(lines.iter().all(|l| !l.is_empty() && !l.ends_with('*') && *l == l.to_lowercase()));
+    assert!(lines
+        .iter()
+        .all(|l| !l.is_empty() && !l.ends_with('*') && *l == l.to_lowercase()));
     let mut sorted = lines.clone();
     sorted.sort();
     sorted.dedup();
@@ -64,9 +70,19 @@ fn invalid_lexicons_fail_before_scanning_naming_file_entry_and_reason() {
         let err = stderr(&o);
         assert!(err.contains("coercion.toml") && err.contains(want), "{err}");
         let out = tmp.path().join("run");
-        let o = run(&["scan", "fixtures/corpus/sample.jsonl", "-o", out.to_str().unwrap(), "--lexicons", dir]);
+        let o = run(&[
+            "scan",
+            "fixtures/corpus/sample.jsonl",
+            "-o",
+            out.to_str().unwrap(),
+            "--lexicons",
+            dir,
+        ]);
         assert_eq!(o.status.code(), Some(2));
-        assert!(!out.exists(), "nothing is written when lexicons are invalid");
+        assert!(
+            !out.exists(),
+            "nothing is written when lexicons are invalid"
+        );
     }
 }
 
@@ -77,9 +93,20 @@ fn failing_examples_make_lexicon_test_fail() {
         tmp.path(),
         "[lexicon]\nname = \"coercion\"\nkind = \"trope\"\ndescription = \"d\"\n[[term]]\nid = \"coercion.x\"\nphrases = [\"blackmail*\"]\nweight = 0.5\ndescription = \"d\"\nrationale = \"r\"\nmatch = [\"they coerced him\"]\nno_match = [\"blackmailers\"]\n",
     );
-    let o = run(&["lexicon", "test", "--lexicons", tmp.path().to_str().unwrap()]);
+    let o = run(&[
+        "lexicon",
+        "test",
+        "--lexicons",
+        tmp.path().to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(1));
     let err = stderr(&o);
-    assert!(err.contains("coercion.x: match example \"they coerced him\" did not fire"), "{err}");
-    assert!(err.contains("no_match example \"blackmailers\" fired"), "{err}");
+    assert!(
+        err.contains("coercion.x: match example \"they coerced him\" did not fire"),
+        "{err}"
+    );
+    assert!(
+        err.contains("no_match example \"blackmailers\" fired"),
+        "{err}"
+    );
 }

@@ -50,16 +50,17 @@ fn spans_point_into_the_original_text() {
     let tmp = tempfile::tempdir().unwrap();
     let (run, o) = scan(tmp.path(), "r", &["fixtures/corpus/sample.jsonl"], &[]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let texts: BTreeMap<String, String> = fixture_docs()
-        .into_iter()
-        .map(|d| (d.id, d.text))
-        .collect();
+    let texts: BTreeMap<String, String> =
+        fixture_docs().into_iter().map(|d| (d.id, d.text)).collect();
     let spans = read_spans(&run);
     assert!(!spans.is_empty());
     for s in &spans {
         let text = &texts[&s.doc_id];
         let (a, b) = (s.start as usize, s.end as usize);
-        assert!(text.is_char_boundary(a) && text.is_char_boundary(b), "{s:?}");
+        assert!(
+            text.is_char_boundary(a) && text.is_char_boundary(b),
+            "{s:?}"
+        );
         assert_eq!(&text[a..b], s.text, "{s:?}");
         assert!(s.context.contains(&s.text));
         assert!(text.contains(&s.context));
@@ -92,7 +93,16 @@ fn same_rows_in_every_container() {
         assert_eq!(o.status.code(), Some(0), "{input}: {}", stderr(&o));
         let docs: Vec<_> = read_docs(&run)
             .into_iter()
-            .map(|d| (d.doc_id, d.row, d.bytes, d.flagged, d.n_spans, (d.score * 1e9).round() as u64))
+            .map(|d| {
+                (
+                    d.doc_id,
+                    d.row,
+                    d.bytes,
+                    d.flagged,
+                    d.n_spans,
+                    (d.score * 1e9).round() as u64,
+                )
+            })
             .collect();
         results.push((input, docs, span_keys(&read_spans(&run))));
     }
@@ -122,8 +132,18 @@ fn same_rows_in_every_container() {
 #[test]
 fn parquet_is_byte_identical_across_thread_counts() {
     let tmp = tempfile::tempdir().unwrap();
-    let (a, o1) = scan(tmp.path(), "t1", &["fixtures/corpus"], &["--threads", "1", "--all-docs"]);
-    let (b, o2) = scan(tmp.path(), "t4", &["fixtures/corpus"], &["--threads", "4", "--all-docs"]);
+    let (a, o1) = scan(
+        tmp.path(),
+        "t1",
+        &["fixtures/corpus"],
+        &["--threads", "1", "--all-docs"],
+    );
+    let (b, o2) = scan(
+        tmp.path(),
+        "t4",
+        &["fixtures/corpus"],
+        &["--threads", "4", "--all-docs"],
+    );
     assert_eq!(o1.status.code(), Some(0), "{}", stderr(&o1));
     assert_eq!(o2.status.code(), Some(0), "{}", stderr(&o2));
     let (pa, pb) = (parquet_bytes(&a), parquet_bytes(&b));
@@ -164,7 +184,10 @@ fn small_chunks_give_the_same_rows() {
     let mut sorted = rows.clone();
     sorted.sort();
     assert_eq!(rows, sorted, "document rows are written in shard order");
-    assert_eq!(manifest(&a)["totals"]["docs"], (400 * src.lines().count()) as u64);
+    assert_eq!(
+        manifest(&a)["totals"]["docs"],
+        (400 * src.lines().count()) as u64
+    );
 }
 
 #[test]
@@ -175,7 +198,10 @@ fn parquet_carries_provenance() {
     for out in m["shards"][0]["outputs"].as_array().unwrap() {
         let kv = kv_metadata(&run.join(out.as_str().unwrap()));
         assert_eq!(kv["tropescan.version"], env!("CARGO_PKG_VERSION"));
-        assert_eq!(kv["tropescan.lexicon_digest"], m["lexicon_digest"].as_str().unwrap());
+        assert_eq!(
+            kv["tropescan.lexicon_digest"],
+            m["lexicon_digest"].as_str().unwrap()
+        );
         assert_eq!(kv["tropescan.threshold"], "0.5");
     }
 }
@@ -240,7 +266,10 @@ fn refuses_to_clobber_and_resumes_only_with_same_options() {
     let (_, again) = scan(tmp.path(), "r", &["fixtures/corpus/sample.jsonl"], &[]);
     assert_eq!(again.status.code(), Some(2));
     let err = stderr(&again);
-    assert!(err.contains("is not empty") && err.contains("hint:") && err.contains("--resume"), "{err}");
+    assert!(
+        err.contains("is not empty") && err.contains("hint:") && err.contains("--resume"),
+        "{err}"
+    );
     let (_, other) = scan(
         tmp.path(),
         "r",
@@ -248,11 +277,25 @@ fn refuses_to_clobber_and_resumes_only_with_same_options() {
         &["--resume", "--threshold", "0.7"],
     );
     assert_eq!(other.status.code(), Some(2));
-    assert!(stderr(&other).contains("threshold: 0.5 recorded, 0.7 now"), "{}", stderr(&other));
-    let (_, same) = scan(tmp.path(), "r", &["fixtures/corpus/sample.jsonl"], &["--resume"]);
+    assert!(
+        stderr(&other).contains("threshold: 0.5 recorded, 0.7 now"),
+        "{}",
+        stderr(&other)
+    );
+    let (_, same) = scan(
+        tmp.path(),
+        "r",
+        &["fixtures/corpus/sample.jsonl"],
+        &["--resume"],
+    );
     assert_eq!(same.status.code(), Some(0), "{}", stderr(&same));
     assert_eq!(parquet_bytes(&run), before);
-    let (_, forced) = scan(tmp.path(), "r", &["fixtures/corpus/sample.jsonl"], &["--force"]);
+    let (_, forced) = scan(
+        tmp.path(),
+        "r",
+        &["fixtures/corpus/sample.jsonl"],
+        &["--force"],
+    );
     assert_eq!(forced.status.code(), Some(0));
     assert_eq!(parquet_bytes(&run), before);
 }
@@ -289,9 +332,17 @@ fn ranks_split_shards_without_overlap() {
 fn progress_goes_to_stderr_and_stdout_stays_empty() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("r");
-    let o = run(&["scan", "fixtures/corpus/sample.jsonl", "-o", out.to_str().unwrap()]);
+    let o = run(&[
+        "scan",
+        "fixtures/corpus/sample.jsonl",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(0));
     assert!(o.stdout.is_empty());
     let err = stderr(&o);
-    assert!(err.contains("scanned 1 shards") && err.contains("flagged"), "{err}");
+    assert!(
+        err.contains("scanned 1 shards") && err.contains("flagged"),
+        "{err}"
+    );
 }

@@ -14,7 +14,12 @@ fn kinds(errors: &[serde_json::Value], shard_suffix: &str) -> Vec<(String, Optio
 #[test]
 fn each_kind_of_bad_input_is_recorded_and_the_scan_goes_on() {
     let tmp = tempfile::tempdir().unwrap();
-    let (run, o) = scan(tmp.path(), "r", &["fixtures/bad", "fixtures/missing.jsonl"], &["--all-docs"]);
+    let (run, o) = scan(
+        tmp.path(),
+        "r",
+        &["fixtures/bad", "fixtures/missing.jsonl"],
+        &["--all-docs"],
+    );
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).contains("errors"), "{}", stderr(&o));
     let errors = errors(&run);
@@ -38,9 +43,17 @@ fn each_kind_of_bad_input_is_recorded_and_the_scan_goes_on() {
     }
     // Every record error carries its byte offset.
     let mixed = std::fs::read(fixtures().join("bad/mixed_bad_lines.jsonl")).unwrap();
-    for e in errors.iter().filter(|e| e["shard"].as_str().unwrap().ends_with("mixed_bad_lines.jsonl")) {
+    for e in errors.iter().filter(|e| {
+        e["shard"]
+            .as_str()
+            .unwrap()
+            .ends_with("mixed_bad_lines.jsonl")
+    }) {
         let off = e["offset"].as_u64().unwrap() as usize;
-        assert!(off == 0 || mixed[off - 1] == b'\n', "offset {off} starts a line");
+        assert!(
+            off == 0 || mixed[off - 1] == b'\n',
+            "offset {off} starts a line"
+        );
     }
 
     let docs = read_docs(&run);
@@ -80,11 +93,16 @@ fn oversized_documents_are_skipped_with_a_record() {
     let tmp = tempfile::tempdir().unwrap();
     let p = tmp.path().join("huge.jsonl");
     let big = "x".repeat(3 << 20);
-    let small = serde_json::json!({"id": "ok", "text": "The AI threatened to blackmail the engineer."});
+    let small =
+        serde_json::json!({"id": "ok", "text": "The AI threatened to blackmail the engineer."});
     let line = serde_json::json!({"id": "huge", "text": big});
     std::fs::write(&p, format!("{small}\n{line}\n{small}\n")).unwrap();
     let zst = tmp.path().join("huge.jsonl.zst");
-    std::fs::write(&zst, zstd::encode_all(std::fs::read(&p).unwrap().as_slice(), 1).unwrap()).unwrap();
+    std::fs::write(
+        &zst,
+        zstd::encode_all(std::fs::read(&p).unwrap().as_slice(), 1).unwrap(),
+    )
+    .unwrap();
     for input in [&p, &zst] {
         let name = input.file_name().unwrap().to_string_lossy().into_owned();
         let (run, o) = scan(

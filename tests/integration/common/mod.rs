@@ -125,7 +125,9 @@ fn batches(path: &Path) -> Vec<RecordBatch> {
 }
 
 fn s(b: &RecordBatch, name: &str, i: usize) -> Option<String> {
-    let c = b.column_by_name(name).unwrap_or_else(|| panic!("column {name}"));
+    let c = b
+        .column_by_name(name)
+        .unwrap_or_else(|| panic!("column {name}"));
     if c.is_null(i) {
         None
     } else {
@@ -134,11 +136,17 @@ fn s(b: &RecordBatch, name: &str, i: usize) -> Option<String> {
 }
 
 fn u(b: &RecordBatch, name: &str, i: usize) -> u64 {
-    b.column_by_name(name).unwrap().as_primitive::<UInt64Type>().value(i)
+    b.column_by_name(name)
+        .unwrap()
+        .as_primitive::<UInt64Type>()
+        .value(i)
 }
 
 fn f(b: &RecordBatch, name: &str, i: usize) -> f64 {
-    b.column_by_name(name).unwrap().as_primitive::<Float64Type>().value(i)
+    b.column_by_name(name)
+        .unwrap()
+        .as_primitive::<Float64Type>()
+        .value(i)
 }
 
 pub const SPAN_COLUMNS: &[&str] = &[
@@ -150,7 +158,12 @@ pub fn read_spans(run: &Path) -> Vec<Span> {
     let mut out = Vec::new();
     for p in parquet_files(&run.join("spans")) {
         for b in batches(&p) {
-            let names: Vec<String> = b.schema().fields().iter().map(|f| f.name().clone()).collect();
+            let names: Vec<String> = b
+                .schema()
+                .fields()
+                .iter()
+                .map(|f| f.name().clone())
+                .collect();
             assert_eq!(names, SPAN_COLUMNS, "span columns of {}", p.display());
             for i in 0..b.num_rows() {
                 out.push(Span {
