@@ -4,8 +4,9 @@
 //!
 //! ```text
 //! p(span)      = weight × A × (1 − N) × (1 − damp × C)
-//! A            = weight of the strongest agent cue within the agent window, else
-//!                max(`unqualified`, `document_factor` × strongest agent cue in the document)
+//! A            = max(weight of the strongest agent cue within the agent window,
+//!                    `unqualified`, `document_factor` × P), where
+//! P            = 1 − Π over the document's distinct agent-cue entries of (1 − weight)
 //! N            = weight of the strongest negation ending just before the hit, same sentence
 //! C            = weight of the strongest counter cue within the counter window
 //! category     = 1 − Π over the category's rules of (1 − best p of that rule)
@@ -99,6 +100,8 @@ pub struct ScoreScratch {
     best: Vec<f64>,
     best_counter: Vec<f64>,
     touched: Vec<u32>,
+    /// Distinct agent-cue entries of the document, for its agent presence.
+    cue_entries: Vec<u32>,
     /// Agent factor for hits with no cue in the window (document-level agent presence).
     fallback: f64,
 }
@@ -172,12 +175,22 @@ impl Scorer {
             }
         }
         // Document-level agent presence: a document that names an AI somewhere gives a hit
-        // outside every cue's window a middle factor instead of `unqualified`.
-        let strongest = scratch
-            .agents
-            .iter()
-            .map(|&i| self.entries[hits[i as usize].entry as usize].weight)
-            .fold(0.0f64, f64::max);
+        // outside every cue's window a middle factor instead of `unqualified`. Different
+        // cues corroborate each other ("the agent" and "its weights" and "the model" in one
+        // incident report leave little doubt), so the presence is the noisy-OR of the best
+        // weight of each distinct cue entry; repeating one cue adds nothing.
+        scratch.cue_entries.clear();
+        scratch
+            .cue_entries
+            .extend(scratch.agents.iter().map(|&i| hits[i as usize].entry));
+        scratch.cue_entries.sort_unstable();
+        scratch.cue_entries.dedup();
+        let strongest = 1.0
+            - scratch
+                .cue_entries
+                .iter()
+                .map(|&e| 1.0 - self.entries[e as usize].weight)
+                .product::<f64>();
         scratch.fallback = self
             .params
             .unqualified
@@ -462,6 +475,64 @@ match = ["blackmail"]
     fn no_cue_anywhere_is_unqualified() {
         let s = scorer(AGENT);
         assert!((agent_factor_of(&s, "he chose blackmail") - 0.2).abs() < 1e-9);
+    }
+
+    #[test]
+    fn different_cues_corroborate_document_presence_and_repeats_do_not() {
+        let agent = format!(
+            "{AGENT}\n[[term]]\nid = \"agent.the-bot\"\nphrases = [\"the bot\"]\nweight = 0.5\n\
+             description = \"d\"\nrationale = \"r\"\nmatch = [\"the bot\"]\n"
+        );
+        let set = LexiconSet::from_files(&[
+            ("agent.toml".to_string(), agent),
+            ("coercion.toml".to_string(), TROPE.to_string()),
+        ])
+        .unwrap();
+        let s = Scorer::new(&set, 0.5, 0.0);
+        let id = |want: &str| {
+            set.entries()
+                .find(|(_, r)| r.entry.id == want)
+                .map(|(i, _)| i as u32)
+                .unwrap()
+        };
+        let (ai, bot, blackmail) = (
+            id("agent.the-ai"),
+            id("agent.the-bot"),
+            id("coercion.blackmail"),
+        );
+        let norm = format!(
+            "the ai and the bot woke. {} then came blackmail",
+            "x ".repeat(60)
+        );
+        let at = |p: &str| norm.find(p).unwrap() as u32;
+        let hit = |p: &str, entry| Hit {
+            start: at(p),
+            end: at(p) + p.len() as u32,
+            entry,
+        };
+        let factor = |hits: &[Hit]| {
+            let mut spans = Vec::new();
+            s.score(&norm, hits, &mut ScoreScratch::default(), &mut spans);
+            spans[0].factors.agent
+        };
+        // Two different cues: 0.5 × (1 − 0.2 × 0.5) = 0.45, above either cue alone (0.4).
+        let both = [
+            hit("the ai", ai),
+            hit("the bot", bot),
+            hit("blackmail", blackmail),
+        ];
+        assert!((factor(&both) - 0.45).abs() < 1e-9);
+        // The same cue twice counts once.
+        let twice = [
+            hit("the ai", ai),
+            Hit {
+                start: at("the bot"),
+                end: at("the bot") + 6,
+                entry: ai,
+            },
+            hit("blackmail", blackmail),
+        ];
+        assert!((factor(&twice) - 0.4).abs() < 1e-9);
     }
 
     #[test]
