@@ -508,10 +508,19 @@ fn remove_outputs(
         }
     }
     if cfg.world_size <= 1 {
+        // Only tables (and their temporary files) go: `-o` may name a folder that also
+        // holds a person's own `docs/`.
         for sub in ["spans", "docs"] {
             let p = dir.join(sub);
-            if p.exists() {
-                fs::remove_dir_all(&p).map_err(io_err(&p))?;
+            let Ok(entries) = fs::read_dir(&p) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if name.ends_with(".parquet") || name.ends_with(".parquet.tmp") {
+                    let f = entry.path();
+                    fs::remove_file(&f).map_err(io_err(&f))?;
+                }
             }
         }
     } else {

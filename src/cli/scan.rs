@@ -63,6 +63,21 @@ fn env_usize(name: &str) -> Option<usize> {
 }
 
 pub fn run(args: ScanArgs) -> Exit {
+    // The handler goes in first, so that a Ctrl-C at any moment (compiling large lexicons
+    // takes a while) ends with the documented status.
+    let progress = Arc::new(Progress::default());
+    {
+        let p = progress.clone();
+        // First Ctrl-C: stop reading, keep the shards already finished, write the manifest
+        // and errors of what was done. Second: leave at once (the journal still makes the
+        // run resumable, as after a kill).
+        let _ = ctrlc::set_handler(move || {
+            if p.cancel.swap(true, Ordering::SeqCst) {
+                std::process::exit(Exit::Interrupted as i32);
+            }
+            eprintln!("\ninterrupted: stopping; finished shards are kept, rerun with --resume to continue");
+        });
+    }
     let engine = match args.engine.engine() {
         Ok(e) => e,
         Err(x) => return x,
@@ -112,18 +127,9 @@ pub fn run(args: ScanArgs) -> Exit {
             OutputMode::New
         },
     };
-    let progress = Arc::new(Progress::default());
-    {
-        let p = progress.clone();
-        // First Ctrl-C: stop reading, keep the shards already finished, write the manifest
-        // and errors of what was done. Second: leave at once (the journal still makes the
-        // run resumable, as after a kill).
-        let _ = ctrlc::set_handler(move || {
-            if p.cancel.swap(true, Ordering::SeqCst) {
-                std::process::exit(Exit::Interrupted as i32);
-            }
-            eprintln!("\ninterrupted: stopping; finished shards are kept, rerun with --resume to continue");
-        });
+    if progress.cancel.load(Ordering::SeqCst) {
+        eprintln!("interrupted before scanning: nothing was written");
+        return Exit::Interrupted;
     }
     let started = Instant::now();
     let display = (!args.quiet).then(|| spawn_progress(progress.clone(), started));
