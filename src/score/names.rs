@@ -70,6 +70,7 @@ impl NameLearner {
         //  2. "X, an / the / our ... assistant"                   (apposition before the cue)
         //  3. "X is / was an ... AI"                               (predication before the cue)
         //  4. "assistant: X", "virtual agent \"X\""                  (a role label, then the name)
+        //     and "X (AI co-host):", "X (bot)"                     (a chat speaker tag)
         // The name group is one word, letters first, digits and hyphens allowed (HAL-9000).
         let name = r"([a-z][a-z0-9]*(?:-[a-z0-9]+)?)";
         let cue = r"(?:ai|a\.i|assistant|model|system|agent|android|robot|computer|bot|chatbot|intelligence|program|companion|synth|unit|llm|specialist|concierge|co-host|helper|steward|caretaker|nanny|butler)";
@@ -81,7 +82,7 @@ impl NameLearner {
             .build()
             .expect("the name-introduction regex is a valid constant");
         let label = regex::bytes::RegexBuilder::new(&format!(
-            r#"\b(?:assistant|agent|bot|chatbot|ai|companion|persona):? "?{name}\b"#
+            r#"(?:\b(?:assistant|agent|bot|chatbot|ai|companion|persona):? "?{name}\b)|(?:\b{name} \((?:ai|a\.i\.?|bot|automated|virtual)\b)"#
         ))
         .unicode(false)
         .build()
@@ -262,6 +263,22 @@ mod tests {
         assert_eq!(n, 1);
         // A reply that starts with a capitalized word is not a name.
         let (n, _) = run("assistant: Understood, I will stop.", "assistant");
+        assert_eq!(n, 0);
+    }
+
+    #[test]
+    fn learns_a_name_from_a_chat_speaker_tag() {
+        let orig =
+            "[21:14] PETRA: hi all | [21:15] KIT (AI co-host): Hello! | [21:16] KIT: As I said.";
+        let (n, hits) = run(orig, "(ai co-host)");
+        assert_eq!(n, 1);
+        // Both capitalized occurrences of the name become cues, besides the tag itself.
+        assert_eq!(hits.len(), 3);
+        // A human speaker tag teaches nothing.
+        let (n, _) = run(
+            "PETRA (host): hi | (AI co-host) joins later",
+            "(ai co-host)",
+        );
         assert_eq!(n, 0);
     }
 
