@@ -62,7 +62,7 @@ pub struct Matcher {
     word_start_ids: Vec<u32>,
     /// Literals that start with anything else, searched everywhere.
     anywhere: Option<AhoCorasick>,
-    /// Literal index of each pattern of `anywhere`.
+    /// Literal index of each literal of `anywhere`.
     anywhere_ids: Vec<u32>,
     literals: Vec<Literal>,
     patterns: Vec<PatternRule>,
@@ -384,7 +384,19 @@ fn for_each_word_start(s: &str, mut f: impl FnMut(usize)) {
 /// `true` for letters, digits and `_`, ASCII or Unicode.
 #[inline]
 pub fn is_word_char(c: char) -> bool {
-    c.is_alphanumeric() || c == '_'
+    // The blocks that web text uses most, answered without the Unicode tables' binary
+    // searches; a test checks every code point against `char::is_alphanumeric`.
+    match c as u32 {
+        0..=0x7f => c.is_ascii_alphanumeric() || c == '_',
+        // Latin-1 letters, all but the multiplication and division signs.
+        0xc0..=0xff => c != '\u{d7}' && c != '\u{f7}',
+        // General Punctuation (dashes, ellipsis, bullets, spaces), box drawing, and
+        // pictographs and emoji.
+        0x2000..=0x206f | 0x2500..=0x257f | 0x1f300..=0x1faff => false,
+        // Basic Cyrillic, Greek and Hangul syllables: letters throughout.
+        0x0400..=0x045f | 0x0391..=0x03a1 | 0x03a3..=0x03c9 | 0xac00..=0xd7a3 => true,
+        _ => c.is_alphanumeric(),
+    }
 }
 
 #[inline]

@@ -58,6 +58,16 @@ weight = 0.5
 description = "d"
 rationale = "r"
 match = ["unless me down"]
+
+[[pattern]]
+id = "coercion.q"
+regex = '''\b(?:threaten\w*|shut) (?:\w+ ){0,3}?(?:écoles?|émile|assistant)'''
+anchors = ["threaten*", "shut"]
+window = 40
+weight = 0.5
+description = "d"
+rationale = "r"
+match = ["shut the école"]
 "#;
 
 const AGENT: &str = r#"
@@ -217,5 +227,17 @@ proptest! {
     #[test]
     fn word_starts_agree_on_any_text(s in "[ a-zA-Z0-9_@\\[`{.'\u{e9}\u{2014}\u{65e5}]{0,70}|\\PC{0,40}") {
         prop_assert_eq!(word_starts(&s), word_starts_reference(&s));
+    }
+}
+
+#[test]
+fn word_chars_are_letters_digits_and_underscore_everywhere() {
+    for c in (0..=0x10ffff).filter_map(char::from_u32) {
+        assert_eq!(
+            is_word_char(c),
+            c.is_alphanumeric() || c == '_',
+            "U+{:04X}",
+            c as u32
+        );
     }
 }
