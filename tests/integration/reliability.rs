@@ -252,8 +252,8 @@ fn write_parquet(path: &Path, docs: &[(String, String)], group: usize) {
 
 /// A corpus of many small shards and one big one (more than one 4 MiB chunk), plus a
 /// compressed shard and a Parquet shard of several row groups, with bad lines in each
-/// JSON Lines shard. A clean debug-build scan takes about a second and a half.
-fn resume_corpus(dir: &Path) -> Vec<PathBuf> {
+/// JSON Lines shard, and a lexicon folder to scan it with.
+fn resume_corpus(dir: &Path) -> (Vec<PathBuf>, String) {
     let root = dir.join("corpus");
     fs::create_dir_all(root.join("small")).unwrap();
     for k in 0..40 {
@@ -276,7 +276,10 @@ fn resume_corpus(dir: &Path) -> Vec<PathBuf> {
         })
         .collect();
     write_parquet(&root.join("z-rows.parquet"), &docs, 1_000);
-    vec![root]
+    // A small lexicon set keeps each process's start-up short: these tests start many.
+    let lex = dir.join("lexicons");
+    write_lexicons(&lex, &[]);
+    (vec![root], lex.to_string_lossy().into_owned())
 }
 
 /// When to kill a scan.
@@ -337,8 +340,8 @@ fn outputs_by_shard(run: &Path) -> BTreeMap<String, Vec<String>> {
 #[test]
 fn killed_scans_resume_to_exactly_the_clean_output() {
     let tmp = tempfile::tempdir().unwrap();
-    let inputs = resume_corpus(tmp.path());
-    let opts = ["--quiet", "--threads", "2"];
+    let (inputs, lex) = resume_corpus(tmp.path());
+    let opts = ["--quiet", "--threads", "2", "--lexicons", &lex];
     let clean = tmp.path().join("clean");
     let started = Instant::now();
     let o = scan_to(&inputs, &clean, &opts);
@@ -379,7 +382,11 @@ fn killed_scans_resume_to_exactly_the_clean_output() {
         }
         let before = file_identities(&out);
 
-        let o = scan_to(&inputs, &out, &["--resume", "--threads", "2"]);
+        let o = scan_to(
+            &inputs,
+            &out,
+            &["--resume", "--threads", "2", "--lexicons", &lex],
+        );
         assert_eq!(o.status.code(), Some(1), "{at:?}: {}", stderr(&o));
         assert_no_panic(&o);
         // Journaled shards are skipped, and their files are not written again.
@@ -412,18 +419,30 @@ fn killed_scans_resume_to_exactly_the_clean_output() {
 #[test]
 fn a_resumed_scan_killed_again_still_converges() {
     let tmp = tempfile::tempdir().unwrap();
-    let inputs = resume_corpus(tmp.path());
+    let (inputs, lex) = resume_corpus(tmp.path());
     let clean = tmp.path().join("clean");
-    scan_to(&inputs, &clean, &["--quiet", "--threads", "2"]);
+    scan_to(
+        &inputs,
+        &clean,
+        &["--quiet", "--threads", "2", "--lexicons", &lex],
+    );
     let out = tmp.path().join("out");
-    let mut child = spawn_scan(&inputs, &out, &["--quiet", "--threads", "2"]);
+    let mut child = spawn_scan(
+        &inputs,
+        &out,
+        &["--quiet", "--threads", "2", "--lexicons", &lex],
+    );
     wait_until(&mut child, &out, KillAt::Journaled(3), Duration::ZERO);
     kill_hard(&mut child);
     // Each resume is itself killed once it has finished a few more shards; the journal
     // only ever grows.
     let mut last = journaled(&out).len();
     for _ in 0..3 {
-        let mut child = spawn_scan(&inputs, &out, &["--quiet", "--resume", "--threads", "2"]);
+        let mut child = spawn_scan(
+            &inputs,
+            &out,
+            &["--quiet", "--resume", "--threads", "2", "--lexicons", &lex],
+        );
         wait_until(
             &mut child,
             &out,
@@ -435,7 +454,11 @@ fn a_resumed_scan_killed_again_still_converges() {
         assert!(now >= last, "journal shrank from {last} to {now}");
         last = now;
     }
-    let o = scan_to(&inputs, &out, &["--quiet", "--resume", "--threads", "1"]);
+    let o = scan_to(
+        &inputs,
+        &out,
+        &["--quiet", "--resume", "--threads", "1", "--lexicons", &lex],
+    );
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert_same_run(&clean, &out, "killed four times");
 }
@@ -443,12 +466,16 @@ fn a_resumed_scan_killed_again_still_converges() {
 #[test]
 fn ctrl_c_stops_cleanly_and_leaves_a_resumable_run() {
     let tmp = tempfile::tempdir().unwrap();
-    let inputs = resume_corpus(tmp.path());
+    let (inputs, lex) = resume_corpus(tmp.path());
     let clean = tmp.path().join("clean");
-    scan_to(&inputs, &clean, &["--quiet", "--threads", "2"]);
+    scan_to(
+        &inputs,
+        &clean,
+        &["--quiet", "--threads", "2", "--lexicons", &lex],
+    );
 
     let out = tmp.path().join("out");
-    let mut child = spawn_scan(&inputs, &out, &["--threads", "2"]);
+    let mut child = spawn_scan(&inputs, &out, &["--threads", "2", "--lexicons", &lex]);
     let running = wait_until(&mut child, &out, KillAt::Journaled(5), Duration::ZERO);
     assert!(running, "the scan ended before the signal");
     let k = Command::new("kill")
@@ -474,7 +501,11 @@ fn ctrl_c_stops_cleanly_and_leaves_a_resumable_run() {
     assert_eq!(parquet_bytes(&out).into_keys().collect::<Vec<_>>(), outputs);
     assert_eq!(tmp_files(&out), Vec::<PathBuf>::new());
 
-    let o = scan_to(&inputs, &out, &["--resume", "--threads", "2"]);
+    let o = scan_to(
+        &inputs,
+        &out,
+        &["--resume", "--threads", "2", "--lexicons", &lex],
+    );
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert_eq!(resumed_count(&o), listed);
     assert_same_run(&clean, &out, "resumed after Ctrl-C");
@@ -483,7 +514,7 @@ fn ctrl_c_stops_cleanly_and_leaves_a_resumable_run() {
 #[test]
 fn ctrl_c_while_starting_up_writes_nothing_and_exits_130() {
     let tmp = tempfile::tempdir().unwrap();
-    let inputs = resume_corpus(tmp.path());
+    let (inputs, _) = resume_corpus(tmp.path());
     let out = tmp.path().join("out");
     let child = spawn_scan(&inputs, &out, &["--threads", "2"]);
     // Early enough to land while lexicons compile or shards are discovered, or at worst
