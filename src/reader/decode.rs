@@ -115,7 +115,10 @@ pub(crate) fn read_text(
         } else {
             ErrorKind::Truncated
         };
-        error(fail(kind, format!("read failed after {} bytes: {e}", buf.len())));
+        error(fail(
+            kind,
+            format!("read failed after {} bytes: {e}", buf.len()),
+        ));
         return shard.size;
     }
     if buf.len() as u64 > limit {

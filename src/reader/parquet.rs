@@ -213,7 +213,13 @@ fn batch_docs(
                 continue;
             }
             Err(reason) => {
-                error(RecordError::at(shard, row, None, ErrorKind::InvalidUtf8, reason));
+                error(RecordError::at(
+                    shard,
+                    row,
+                    None,
+                    ErrorKind::InvalidUtf8,
+                    reason,
+                ));
                 continue;
             }
         };
@@ -243,4 +249,3 @@ fn batch_docs(
     }
     Ok(docs)
 }
-
