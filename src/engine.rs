@@ -4,7 +4,7 @@
 //! [`Scanner`] that owns the reusable buffers, so analysing a document allocates nothing
 //! once the buffers have grown to fit.
 
-use crate::lexicon::{EntryRule, LexiconKind, LexiconSet};
+use crate::lexicon::{EntryRule, LexiconSet};
 use crate::matcher::{CompileError, Hit, MatchScratch, Matcher, Normalized};
 use crate::score::{DocScore, NameLearner, NameScratch, ScoreScratch, ScoredSpan, Scorer, COUNTER};
 
@@ -217,9 +217,4 @@ pub fn describe_rule(rule: &EntryRule) -> String {
                 .join(" | ")
         ),
     }
-}
-
-/// `true` when the kind's hits are written as spans.
-pub fn kind_has_spans(kind: LexiconKind) -> bool {
-    matches!(kind, LexiconKind::Trope | LexiconKind::Counter)
 }

@@ -399,7 +399,7 @@ pub(crate) fn read_chunks(
             if let Some(last) = memchr::memrchr(b'\n', &buf) {
                 let rest = buf.split_off(last + 1);
                 let lines = std::mem::replace(&mut buf, rest);
-                if !send_lines(lines, &mut row, &mut offset, &mut skipping, emit) {
+                if !send_lines(lines, &mut row, &mut offset, emit) {
                     return shard.size;
                 }
             }
@@ -441,7 +441,7 @@ pub(crate) fn read_chunks(
         if eof {
             if !buf.is_empty() {
                 let lines = std::mem::take(&mut buf);
-                send_lines(lines, &mut row, &mut offset, &mut skipping, emit);
+                send_lines(lines, &mut row, &mut offset, emit);
             }
             return shard.size;
         }
@@ -459,7 +459,7 @@ pub(crate) fn read_chunks(
                 let lines = std::mem::replace(&mut buf, next);
                 debug_assert_eq!(buf.len(), rest_len);
                 searched = rest_len;
-                if !send_lines(lines, &mut row, &mut offset, &mut skipping, emit) {
+                if !send_lines(lines, &mut row, &mut offset, emit) {
                     return shard.size;
                 }
             }
@@ -488,7 +488,6 @@ fn send_lines(
     lines: Vec<u8>,
     row: &mut u64,
     offset: &mut u64,
-    _skipping: &mut bool,
     emit: &mut dyn FnMut(Batch) -> bool,
 ) -> bool {
     let n = lines.len() as u64;
