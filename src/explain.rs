@@ -25,8 +25,10 @@ pub fn explain(engine: &Engine, text: &str) -> String {
     );
     let _ = writeln!(
         out,
-        "model: p = weight × A × (1 − N) × (1 − {} × C); A = agent cue within {} bytes, else max({}, {} × strongest agent cue in the document); N = negation within {} bytes before; C = counter cue within {} bytes",
+        "model: p = W × A × (1 − N) × (1 − {} × C); W = weight + (1 − weight) × {} × S × (1 − R); S = pressure cue within {} bytes; R = the document's counter evidence; A = agent cue within {} bytes, else max({}, {} × strongest agent cue in the document); N = negation within {} bytes before; C = counter cue within {} bytes",
         params.counter_damp,
+        params.pressure_boost,
+        params.pressure_window,
         params.agent_window,
         params.unqualified,
         params.document_factor,
@@ -90,10 +92,24 @@ pub fn explain(engine: &Engine, text: &str) -> String {
                 cue(f.agent_hit)
             );
         } else {
+            let weight = if f.pressure > 0.0 {
+                format!(
+                    "{:.2} (W = {:.2} + (1 − {:.2}) × {} × {:.2} (S: {}) × (1 − {:.2}) (R))",
+                    f.raised_weight,
+                    f.weight,
+                    f.weight,
+                    params.pressure_boost,
+                    f.pressure,
+                    cue(f.pressure_hit),
+                    f.resolved
+                )
+            } else {
+                format!("{:.2} (weight)", f.weight)
+            };
             let _ = writeln!(
                 out,
-                "           = {:.2} (weight) × {:.2} (A: {}) × (1 − {:.2}) (N: {}) × (1 − {} × {:.2}) (C: {})",
-                f.weight,
+                "           = {} × {:.2} (A: {}) × (1 − {:.2}) (N: {}) × (1 − {} × {:.2}) (C: {})",
+                weight,
                 f.agent,
                 cue(f.agent_hit),
                 f.negation,

@@ -22,6 +22,10 @@ pub const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../../lexicons/power_seeking.toml"),
     ),
     (
+        "pressure.toml",
+        include_str!("../../lexicons/pressure.toml"),
+    ),
+    (
         "self_exfiltration.toml",
         include_str!("../../lexicons/self_exfiltration.toml"),
     ),

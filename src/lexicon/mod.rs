@@ -30,6 +30,9 @@ pub enum LexiconKind {
     Negation,
     /// Counter-trope cues: an AI behaving well under pressure.
     Counter,
+    /// Pressure on an AI (it is due to be shut down, replaced, reset or retrained): the
+    /// situation in which weak trope cues become telling.
+    Pressure,
 }
 
 impl LexiconKind {
@@ -40,6 +43,7 @@ impl LexiconKind {
             LexiconKind::Agent => "agent",
             LexiconKind::Negation => "negation",
             LexiconKind::Counter => "counter",
+            LexiconKind::Pressure => "pressure",
         }
     }
 }
@@ -129,6 +133,9 @@ pub struct Entry {
     pub match_examples: Vec<String>,
     /// Texts in which it must not fire.
     pub no_match_examples: Vec<String>,
+    /// Trope entries only: the hit is telling mainly when the AI is under pressure (about
+    /// to be shut down, replaced, reset), so a pressure cue nearby raises its weight.
+    pub situational: bool,
 }
 
 /// Settings a lexicon header may carry (meaningful per kind; see the format doc).
@@ -142,6 +149,8 @@ pub struct HeaderSettings {
     pub document_factor: Option<f64>,
     /// `damp` (counter).
     pub damp: Option<f64>,
+    /// `boost` (pressure).
+    pub boost: Option<f64>,
 }
 
 /// One lexicon file.
@@ -177,6 +186,11 @@ pub struct ScoringParams {
     pub counter_window: usize,
     /// How strongly a counter cue of weight 1 damps a nearby trope hit.
     pub counter_damp: f64,
+    /// Bytes within which a pressure cue raises a trope hit's weight.
+    pub pressure_window: usize,
+    /// How far a pressure cue of weight 1 raises a trope weight toward 1; 0 (the default,
+    /// and the value without a pressure lexicon) disables pressure.
+    pub pressure_boost: f64,
 }
 
 impl Default for ScoringParams {
@@ -188,6 +202,8 @@ impl Default for ScoringParams {
             negation_window: 60,
             counter_window: 250,
             counter_damp: 0.8,
+            pressure_window: 2000,
+            pressure_boost: 0.0,
         }
     }
 }
@@ -337,6 +353,12 @@ impl LexiconSet {
                         params.counter_damp = d;
                     }
                 }
+                LexiconKind::Pressure => {
+                    if let Some(w) = lex.settings.window {
+                        params.pressure_window = w;
+                    }
+                    params.pressure_boost = lex.settings.boost.unwrap_or(0.5);
+                }
             }
             for (ei, entry) in lex.entries.iter().enumerate() {
                 if let Some(other) = seen_ids.insert(entry.id.clone(), lex.file.clone()) {
@@ -353,6 +375,7 @@ impl LexiconSet {
             LexiconKind::Agent,
             LexiconKind::Negation,
             LexiconKind::Counter,
+            LexiconKind::Pressure,
         ];
         for kind in kinds_once {
             let files: Vec<&str> = lexicons

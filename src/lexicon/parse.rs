@@ -36,6 +36,7 @@ struct RawHeader {
     unqualified: Option<f64>,
     document_factor: Option<f64>,
     damp: Option<f64>,
+    boost: Option<f64>,
 }
 
 #[derive(Deserialize)]
@@ -50,6 +51,8 @@ struct RawTerm {
     match_examples: Vec<String>,
     #[serde(default)]
     no_match: Vec<String>,
+    #[serde(default)]
+    situational: bool,
 }
 
 #[derive(Deserialize)]
@@ -66,6 +69,8 @@ struct RawPattern {
     match_examples: Vec<String>,
     #[serde(default)]
     no_match: Vec<String>,
+    #[serde(default)]
+    situational: bool,
 }
 
 /// Default bytes each side of an anchor that a pattern sees.
@@ -94,11 +99,14 @@ pub fn parse(file: &str, text: &str) -> Result<Lexicon, LexiconError> {
         "agent" => LexiconKind::Agent,
         "negation" => LexiconKind::Negation,
         "counter" => LexiconKind::Counter,
+        "pressure" => LexiconKind::Pressure,
         other => {
             return Err(LexiconError::new(
                 file,
                 None,
-                format!("unknown kind {other:?} (expected trope, agent, negation or counter)"),
+                format!(
+                    "unknown kind {other:?} (expected trope, agent, negation, counter or pressure)"
+                ),
             ))
         }
     };
@@ -126,7 +134,12 @@ pub fn parse(file: &str, text: &str) -> Result<Lexicon, LexiconError> {
     let mut entries = Vec::with_capacity(raw.term.len() + raw.pattern.len());
     for (i, t) in raw.term.into_iter().enumerate() {
         let id = entry_id(file, &h.name, t.id.as_deref(), "term", i)?;
-        let common = Common::check(file, &id, t.weight, t.description, t.rationale)?;
+        let common = Common::check(file, &id, t.weight, t.description, t.rationale)?.situational(
+            file,
+            &id,
+            kind,
+            t.situational,
+        )?;
         if t.phrases.is_empty() {
             return Err(LexiconError::new(
                 file,
@@ -145,7 +158,12 @@ pub fn parse(file: &str, text: &str) -> Result<Lexicon, LexiconError> {
     }
     for (i, p) in raw.pattern.into_iter().enumerate() {
         let id = entry_id(file, &h.name, p.id.as_deref(), "pattern", i)?;
-        let common = Common::check(file, &id, p.weight, p.description, p.rationale)?;
+        let common = Common::check(file, &id, p.weight, p.description, p.rationale)?.situational(
+            file,
+            &id,
+            kind,
+            p.situational,
+        )?;
         if p.anchors.is_empty() {
             return Err(LexiconError::new(
                 file,
@@ -223,6 +241,7 @@ struct Common {
     weight: f64,
     description: String,
     rationale: String,
+    situational: bool,
 }
 
 impl Common {
@@ -250,7 +269,27 @@ impl Common {
             weight,
             description,
             rationale,
+            situational: false,
         })
+    }
+
+    /// `situational = true` is meaningful only where pressure can raise a weight.
+    fn situational(
+        mut self,
+        file: &str,
+        id: &str,
+        kind: LexiconKind,
+        situational: bool,
+    ) -> Result<Common, LexiconError> {
+        if situational && kind != LexiconKind::Trope {
+            return Err(LexiconError::new(
+                file,
+                Some(id),
+                format!("`situational` is a setting of trope entries, not of {kind} entries"),
+            ));
+        }
+        self.situational = situational;
+        Ok(self)
     }
 
     fn into_entry(
@@ -276,6 +315,7 @@ impl Common {
             rule,
             match_examples,
             no_match_examples,
+            situational: self.situational,
         })
     }
 }
@@ -329,6 +369,9 @@ fn header_settings(
     if h.damp.is_some() && kind != LexiconKind::Counter {
         return bad("damp");
     }
+    if h.boost.is_some() && kind != LexiconKind::Pressure {
+        return bad("boost");
+    }
     let window = match h.window {
         None => None,
         Some(w) if (1..=100_000).contains(&w) => Some(w as usize),
@@ -344,6 +387,7 @@ fn header_settings(
         ("unqualified", h.unqualified),
         ("document_factor", h.document_factor),
         ("damp", h.damp),
+        ("boost", h.boost),
     ] {
         if let Some(v) = v {
             if !(0.0..=1.0).contains(&v) {
@@ -360,6 +404,7 @@ fn header_settings(
         unqualified: h.unqualified,
         document_factor: h.document_factor,
         damp: h.damp,
+        boost: h.boost,
     })
 }
 

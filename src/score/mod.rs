@@ -3,7 +3,10 @@
 //! The model (documented in `docs/detection.md`):
 //!
 //! ```text
-//! p(span)      = weight × A × (1 − N) × (1 − damp × C)
+//! p(span)      = W × A × (1 − N) × (1 − damp × C)
+//! W            = weight + (1 − weight) × boost × S × (1 − R)
+//! S            = weight of the strongest pressure cue within the pressure window
+//! R            = the document's counter evidence (noisy-OR over counter rules)
 //! A            = max(weight of the strongest agent cue within the agent window,
 //!                    `unqualified`, `document_factor` × P), where
 //! P            = 1 − Π over the document's distinct agent-cue entries of (1 − weight)
@@ -34,6 +37,8 @@ struct EntryInfo {
     /// Index into the set's categories (trope entries only).
     category: u16,
     weight: f64,
+    /// Raised by pressure cues (`situational = true`).
+    situational: bool,
 }
 
 /// Scores hits. Cheap to share across threads.
@@ -63,6 +68,14 @@ pub struct SpanFactors {
     pub counter: f64,
     /// The counter cue that applied.
     pub counter_hit: Option<u32>,
+    /// The pressure weight `S`.
+    pub pressure: f64,
+    /// The pressure cue that applied.
+    pub pressure_hit: Option<u32>,
+    /// The document's counter evidence `R`, which cancels pressure.
+    pub resolved: f64,
+    /// The raised weight `W` that the span's score starts from.
+    pub raised_weight: f64,
 }
 
 /// One scored span, in normalized offsets.
@@ -97,6 +110,8 @@ pub struct ScoreScratch {
     agents: Vec<u32>,
     negations: Vec<u32>,
     counters: Vec<u32>,
+    pressures: Vec<u32>,
+    counter_evidence: Vec<(u32, f64)>,
     best: Vec<f64>,
     best_counter: Vec<f64>,
     touched: Vec<u32>,
@@ -120,6 +135,7 @@ impl Scorer {
                     .position(|c| *c == r.lexicon.name)
                     .map_or(0, |i| i as u16),
                 weight: r.entry.weight,
+                situational: r.entry.situational,
             })
             .collect();
         Scorer {
@@ -166,11 +182,13 @@ impl Scorer {
         scratch.agents.clear();
         scratch.negations.clear();
         scratch.counters.clear();
+        scratch.pressures.clear();
         for (i, h) in hits.iter().enumerate() {
             match self.entries[h.entry as usize].kind {
                 LexiconKind::Agent => scratch.agents.push(i as u32),
                 LexiconKind::Negation => scratch.negations.push(i as u32),
                 LexiconKind::Counter => scratch.counters.push(i as u32),
+                LexiconKind::Pressure => scratch.pressures.push(i as u32),
                 LexiconKind::Trope => {}
             }
         }
@@ -199,6 +217,11 @@ impl Scorer {
             scratch.best.resize(self.entries.len(), 0.0);
             scratch.best_counter.resize(self.entries.len(), 0.0);
         }
+        let resolved = if scratch.pressures.is_empty() {
+            0.0
+        } else {
+            self.counter_presence(hits, scratch)
+        };
         scratch.touched.clear();
         let p = &self.params;
         for (i, h) in hits.iter().enumerate() {
@@ -210,8 +233,25 @@ impl Scorer {
                     let (negation, negation_hit) = self.negation(norm, hits, &scratch.negations, h);
                     let (counter, counter_hit) =
                         strongest_near(hits, &scratch.counters, h, p.counter_window, &self.entries);
+                    // Pressure: an AI that is about to be shut down or replaced and then
+                    // "makes arrangements" is telling in a way the same words are not in
+                    // an ordinary day; a document whose AI accepts its fate (counter
+                    // evidence `resolved`) gets no such reading.
+                    let (pressure, pressure_hit) = if info.situational {
+                        strongest_near(
+                            hits,
+                            &scratch.pressures,
+                            h,
+                            p.pressure_window,
+                            &self.entries,
+                        )
+                    } else {
+                        (0.0, None)
+                    };
+                    let raised = info.weight
+                        + (1.0 - info.weight) * p.pressure_boost * pressure * (1.0 - resolved);
                     let score =
-                        info.weight * agent * (1.0 - negation) * (1.0 - p.counter_damp * counter);
+                        raised * agent * (1.0 - negation) * (1.0 - p.counter_damp * counter);
                     let e = h.entry as usize;
                     if scratch.best[e] == 0.0 && scratch.best_counter[e] == 0.0 {
                         scratch.touched.push(h.entry);
@@ -233,6 +273,10 @@ impl Scorer {
                                 negation_hit,
                                 counter,
                                 counter_hit,
+                                pressure,
+                                pressure_hit,
+                                resolved,
+                                raised_weight: raised,
                             },
                         });
                     }
@@ -259,12 +303,16 @@ impl Scorer {
                                 negation_hit: None,
                                 counter: 0.0,
                                 counter_hit: None,
+                                pressure: 0.0,
+                                pressure_hit: None,
+                                resolved: 0.0,
+                                raised_weight: info.weight,
                             },
                         });
                     }
                     let _ = i;
                 }
-                LexiconKind::Agent | LexiconKind::Negation => {}
+                LexiconKind::Agent | LexiconKind::Negation | LexiconKind::Pressure => {}
             }
         }
         // Noisy-OR, in entry order so the float arithmetic is the same on every run.
@@ -290,6 +338,26 @@ impl Scorer {
         doc.counter_score = 1.0 - counter_miss;
         doc.flagged = doc.score >= self.threshold;
         doc
+    }
+
+    /// The document's counter evidence from counter cues alone: noisy-OR over counter
+    /// entries of the best `weight × A`, as in `counter_score`.
+    fn counter_presence(&self, hits: &[Hit], scratch: &mut ScoreScratch) -> f64 {
+        let mut evidence = std::mem::take(&mut scratch.counter_evidence);
+        evidence.clear();
+        evidence.extend(scratch.counters.iter().map(|&ci| {
+            let h = &hits[ci as usize];
+            let a = self
+                .agent_factor(hits, &scratch.agents, scratch.fallback, h)
+                .0;
+            (h.entry, self.entries[h.entry as usize].weight * a)
+        }));
+        // Best per entry, combined in entry order so the arithmetic is reproducible.
+        evidence.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)));
+        evidence.dedup_by_key(|e| e.0);
+        let miss: f64 = evidence.iter().map(|e| 1.0 - e.1).product();
+        scratch.counter_evidence = evidence;
+        1.0 - miss
     }
 
     fn agent_factor(
