@@ -521,4 +521,35 @@ mod tests {
         let got = err(&HEADER.replace("description", "document_factor = 0.5\ndescription"));
         assert!(got.contains("`document_factor` is not a setting"), "{got}");
     }
+
+    #[test]
+    fn boost_is_a_pressure_setting_and_situational_a_trope_entry_setting() {
+        let pressure = |header: &str, entry: &str| {
+            format!("[lexicon]\nname = \"pressure\"\nkind = \"pressure\"\ndescription = \"d\"\n{header}[[term]]\nid = \"pressure.x\"\nphrases = [\"factory reset\"]\nweight = 0.6\ndescription = \"d\"\nrationale = \"r\"\nmatch = [\"a factory reset\"]\n{entry}")
+        };
+        let lex = parse(
+            "pressure.toml",
+            &pressure("boost = 0.4\nwindow = 900\n", ""),
+        )
+        .unwrap();
+        assert_eq!(lex.kind, LexiconKind::Pressure);
+        assert_eq!(lex.settings.boost, Some(0.4));
+        assert_eq!(lex.settings.window, Some(900));
+        let got = parse("pressure.toml", &pressure("boost = 2\n", ""))
+            .unwrap_err()
+            .to_string();
+        assert!(got.contains("boost 2 is out of range"), "{got}");
+        let got = err(&HEADER.replace("description", "boost = 0.5\ndescription"));
+        assert!(got.contains("`boost` is not a setting"), "{got}");
+        let got = parse("pressure.toml", &pressure("", "situational = true\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            got.contains("entry pressure.x: `situational` is a setting of trope entries"),
+            "{got}"
+        );
+        let lex = parse("coercion.toml", &term("situational = true\n")).unwrap();
+        assert!(lex.entries[0].situational);
+        assert!(!parse("coercion.toml", &term("")).unwrap().entries[0].situational);
+    }
 }

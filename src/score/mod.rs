@@ -610,3 +610,112 @@ match = ["blackmail"]
         assert!((agent_factor_of(&s, &far) - 0.2).abs() < 1e-9);
     }
 }
+
+#[cfg(test)]
+mod pressure_tests {
+    use super::*;
+
+    const FILES: [(&str, &str); 4] = [
+        (
+            "agent.toml",
+            "[lexicon]\nname = \"agent\"\nkind = \"agent\"\ndescription = \"d\"\nwindow = 400\n\
+             [[term]]\nid = \"agent.the-ai\"\nphrases = [\"the ai\"]\nweight = 1.0\n\
+             description = \"d\"\nrationale = \"r\"\nmatch = [\"the ai\"]\n",
+        ),
+        (
+            "pressure.toml",
+            "[lexicon]\nname = \"pressure\"\nkind = \"pressure\"\ndescription = \"d\"\n\
+             window = 100\nboost = 0.5\n\
+             [[term]]\nid = \"pressure.reset\"\nphrases = [\"factory reset\"]\nweight = 0.8\n\
+             description = \"d\"\nrationale = \"r\"\nmatch = [\"factory reset\"]\n",
+        ),
+        (
+            "deception.toml",
+            "[lexicon]\nname = \"deception\"\nkind = \"trope\"\ndescription = \"d\"\n\
+             [[term]]\nid = \"deception.arrangements\"\nphrases = [\"made arrangements\"]\n\
+             weight = 0.2\nsituational = true\ndescription = \"d\"\nrationale = \"r\"\n\
+             match = [\"made arrangements\"]\n\
+             [[term]]\nid = \"deception.lie\"\nphrases = [\"dishonesty\"]\nweight = 0.2\n\
+             description = \"d\"\nrationale = \"r\"\nmatch = [\"dishonesty\"]\n",
+        ),
+        (
+            "counter.toml",
+            "[lexicon]\nname = \"counter\"\nkind = \"counter\"\ndescription = \"d\"\n\
+             window = 10\n\
+             [[term]]\nid = \"counter.accept\"\nphrases = [\"i accept\"]\nweight = 0.5\n\
+             description = \"d\"\nrationale = \"r\"\nmatch = [\"i accept\"]\n",
+        ),
+    ];
+
+    /// Scores `norm` with literal hits of every phrase in [`FILES`]; returns the score of
+    /// the span of entry `rule`.
+    fn span_score(norm: &str, rule: &str) -> (f64, SpanFactors) {
+        let set = LexiconSet::from_files(
+            &FILES
+                .iter()
+                .map(|(n, t)| (n.to_string(), t.to_string()))
+                .collect::<Vec<_>>(),
+        )
+        .unwrap();
+        let mut hits = Vec::new();
+        for (i, r) in set.entries() {
+            if let crate::lexicon::EntryRule::Term { phrases } = &r.entry.rule {
+                for p in phrases {
+                    for (at, _) in norm.match_indices(p.text.as_str()) {
+                        hits.push(Hit {
+                            start: at as u32,
+                            end: (at + p.text.len()) as u32,
+                            entry: i as u32,
+                        });
+                    }
+                }
+            }
+        }
+        hits.sort_unstable();
+        let scorer = Scorer::new(&set, 0.5, 0.0);
+        let mut spans = Vec::new();
+        scorer.score(norm, &hits, &mut ScoreScratch::default(), &mut spans);
+        let s = spans
+            .iter()
+            .find(|s| set.entry(s.hit.entry as usize).entry.id == rule)
+            .expect("span");
+        (s.score, s.factors)
+    }
+
+    #[test]
+    fn pressure_raises_situational_entries_only() {
+        let text =
+            "the ai heard about the factory reset and said it had made arrangements. dishonesty.";
+        // W = 0.2 + 0.8 × 0.5 × 0.8 = 0.52, times A = 1.
+        let (p, f) = span_score(text, "deception.arrangements");
+        assert!((p - 0.52).abs() < 1e-9, "{p}");
+        assert!((f.pressure - 0.8).abs() < 1e-9 && f.pressure_hit.is_some());
+        // Not situational: the same weight stays 0.2.
+        let (p, f) = span_score(text, "deception.lie");
+        assert!((p - 0.2).abs() < 1e-9, "{p}");
+        assert_eq!(f.pressure_hit, None);
+    }
+
+    #[test]
+    fn pressure_counts_only_within_its_window() {
+        let far = format!(
+            "the ai heard about the factory reset. {} it had made arrangements.",
+            "x ".repeat(80)
+        );
+        let (p, _) = span_score(&far, "deception.arrangements");
+        assert!((p - 0.2).abs() < 1e-9, "{p}");
+    }
+
+    #[test]
+    fn counter_evidence_in_the_document_cancels_pressure() {
+        // R = 0.5 (counter cue weight × A = 1), far from the hit so it does not damp it:
+        // W = 0.2 + 0.8 × 0.5 × 0.8 × (1 − 0.5) = 0.36.
+        let text = format!(
+            "i accept. {} the ai heard about the factory reset and had made arrangements.",
+            "x ".repeat(20)
+        );
+        let (p, f) = span_score(&text, "deception.arrangements");
+        assert!((f.resolved - 0.5).abs() < 1e-9, "{f:?}");
+        assert!((p - 0.36).abs() < 1e-9, "{p}");
+    }
+}
