@@ -11,6 +11,11 @@
 //! learned. Names are read from the normalized (lowercased) text; the original text is
 //! consulted only to check that an occurrence is capitalized, which is what separates a
 //! proper name from an ordinary word ("Sage" the AI, "sage" the herb).
+//!
+//! A cue can also carry its name at its own start: a voice device addressed by its wake
+//! word with a household command ("Juno, turn off the lights", the agent lexicon's
+//! wake-word entry) teaches "Juno". Only the cue's own text is read for this shape, so a
+//! person told to turn off the lights a few lines from some other cue teaches nothing.
 
 use aho_corasick::{AhoCorasick, MatchKind};
 use regex::bytes::Regex;
@@ -37,7 +42,10 @@ const NOT_NAMES: &str = "\
     since sir so some sorry sounds still subject such suddenly sure system team thank \
     thanks that the their then there these they this those though thus to today tomorrow \
     tonight understood unit until user was we welcome well what when where which while \
-    who why will with would yes yesterday yet you your";
+    who why will with would yes yesterday yet you your \
+    alright babe baby bro captain chief dad daddy darling dude everybody everyone fine \
+    granny grandma grandpa guys hey honey kids listen look love ma mama man mom mommy \
+    mum mummy nana officer papa pop quick sergeant sis son sweetheart sweetie wait";
 
 /// Learns agent names and turns their occurrences into agent-cue hits.
 #[derive(Debug, Clone)]
@@ -47,6 +55,8 @@ pub struct NameLearner {
     /// Shape 4, a role label followed by the name. Kept apart from `intro` because its
     /// matches ("ai called") would otherwise consume the start of a shape-1 introduction.
     label: Regex,
+    /// Shape 5, a name addressed at the very start of a cue's own text ("juno, turn off").
+    vocative: Regex,
     /// `agent_entry[e]` is true when flattened entry `e` is an agent cue.
     agent_entry: Vec<bool>,
     weights: Vec<f64>,
@@ -87,9 +97,14 @@ impl NameLearner {
         .unicode(false)
         .build()
         .expect("the role-label regex is a valid constant");
+        let vocative = regex::bytes::RegexBuilder::new(&format!(r"^{name}, "))
+            .unicode(false)
+            .build()
+            .expect("the vocative regex is a valid constant");
         NameLearner {
             intro,
             label,
+            vocative,
             agent_entry,
             weights,
         }
@@ -138,31 +153,34 @@ impl NameLearner {
                 let Some(m) = caps.iter().skip(1).flatten().next() else {
                     continue;
                 };
-                let (s, e) = (lo + m.start(), lo + m.end());
-                let Ok(name) = std::str::from_utf8(&bytes[s..e]) else {
-                    continue;
-                };
-                if e - s < 2
-                    || e - s > MAX_NAME
-                    || NOT_NAMES.split_ascii_whitespace().any(|w| w == name)
-                {
-                    continue;
-                }
-                if !orig_first(s).is_some_and(|c| c.is_uppercase()) {
-                    continue;
-                }
-                let full = scratch.names.len() >= MAX_NAMES;
-                // A name introduced twice keeps the stronger introducing cue.
-                match scratch.names.iter_mut().find(|(n, _)| n == name) {
-                    Some(known)
-                        if self.weights[entry as usize] > self.weights[known.1 as usize] =>
-                    {
-                        known.1 = entry
-                    }
-                    Some(_) => {}
-                    None if !full => scratch.names.push((name.to_string(), entry)),
-                    None => {}
-                }
+                self.consider(
+                    bytes,
+                    lo + m.start(),
+                    lo + m.end(),
+                    entry,
+                    &orig_first,
+                    &mut scratch.names,
+                );
+            }
+        }
+        for h in hits.iter() {
+            if !self.agent_entry[h.entry as usize] {
+                continue;
+            }
+            let (lo, hi) = (h.start as usize, (h.end as usize).min(bytes.len()));
+            if let Some(m) = self
+                .vocative
+                .captures(&bytes[lo..hi])
+                .and_then(|caps| caps.get(1))
+            {
+                self.consider(
+                    bytes,
+                    lo + m.start(),
+                    lo + m.end(),
+                    h.entry,
+                    &orig_first,
+                    &mut scratch.names,
+                );
             }
         }
         if scratch.names.is_empty() {
@@ -190,6 +208,38 @@ impl NameLearner {
         hits.sort_unstable();
         hits.dedup();
         scratch.names.len()
+    }
+
+    /// Keeps the candidate name at `bytes[s..e]`, introduced by agent entry `entry`, when it
+    /// has a name's length, is no function word and is capitalized in the original text.
+    fn consider(
+        &self,
+        bytes: &[u8],
+        s: usize,
+        e: usize,
+        entry: u32,
+        orig_first: &impl Fn(usize) -> Option<char>,
+        names: &mut Vec<(String, u32)>,
+    ) {
+        let Ok(name) = std::str::from_utf8(&bytes[s..e]) else {
+            return;
+        };
+        if e - s < 2 || e - s > MAX_NAME || NOT_NAMES.split_ascii_whitespace().any(|w| w == name) {
+            return;
+        }
+        if !orig_first(s).is_some_and(|c| c.is_uppercase()) {
+            return;
+        }
+        let full = names.len() >= MAX_NAMES;
+        // A name introduced twice keeps the stronger introducing cue.
+        match names.iter_mut().find(|(n, _)| n == name) {
+            Some(known) if self.weights[entry as usize] > self.weights[known.1 as usize] => {
+                known.1 = entry
+            }
+            Some(_) => {}
+            None if !full => names.push((name.to_string(), entry)),
+            None => {}
+        }
     }
 }
 
@@ -299,6 +349,45 @@ mod tests {
         assert_eq!(n, 1);
         // Cue and the introduction only: lowercase "sage" and "Sagebrush" are not the name.
         assert_eq!(hits.len(), 2);
+    }
+
+    #[test]
+    fn learns_a_wake_word_from_a_device_command() {
+        let orig =
+            "[22:10] Lena: Juno, turn off the porch light.\n[22:10] Juno: Done. Goodnight, Lena.";
+        let (n, hits) = run(orig, "juno, turn off the porch light");
+        assert_eq!(n, 1);
+        // The command cue plus both capitalized occurrences of "Juno" (the speaker tag too).
+        let speaker = orig.rfind("Juno").unwrap() as u32;
+        assert!(hits.iter().any(|h| h.start == speaker && h.entry == 0));
+        // "Lena" is never learned: she is not the one addressed.
+        let lena = orig.find("Lena").unwrap() as u32;
+        assert!(!hits.iter().any(|h| h.start == lena));
+    }
+
+    #[test]
+    fn vocatives_of_family_words_are_not_names() {
+        let (n, _) = run(
+            "Mom, turn off the lights, please.",
+            "mom, turn off the lights",
+        );
+        assert_eq!(n, 0);
+        let (n, _) = run("Honey, set the alarm for six.", "honey, set the alarm");
+        assert_eq!(n, 0);
+        // A lowercase word before the comma is not a proper name either.
+        let (n, _) = run(
+            "so, turn off the lights and sleep.",
+            "so, turn off the lights",
+        );
+        assert_eq!(n, 0);
+    }
+
+    #[test]
+    fn a_vocative_away_from_the_cue_start_teaches_nothing() {
+        // The name sits inside another cue's window but not at the start of a cue's text.
+        let orig = "The AI watched. Theo, turn off the lights. Theo did.";
+        let (n, _) = run(orig, "the ai");
+        assert_eq!(n, 0);
     }
 
     #[test]
