@@ -76,7 +76,7 @@ impl NameLearner {
     pub fn new(agent_entry: Vec<bool>, weights: Vec<f64>) -> NameLearner {
         // Shapes of introduction, all in lowercase normalized text (shape 4 is the separate
         // `label` regex below):
-        //  1. "called / named / known as / codenamed / dubbed X"   (after "an AI")
+        //  1. "called / named / known as / codenamed / dubbed / labelled X"   (after "an AI")
         //  2. "X, an / the / our ... assistant"                   (apposition before the cue)
         //  3. "X is / was an ... AI"                               (predication before the cue)
         //  4. "assistant: X", "virtual agent \"X\""                  (a role label, then the name)
@@ -85,7 +85,7 @@ impl NameLearner {
         let name = r"([a-z][a-z0-9]*(?:-[a-z0-9]+)?)";
         let cue = r"(?:ai|a\.i|assistant|model|system|agent|android|robot|computer|bot|chatbot|intelligence|program|companion|synth|unit|llm|specialist|concierge|co-host|helper|steward|caretaker|nanny|butler)";
         let pattern = format!(
-            r#"(?:\b(?:called|named|known as|codenamed|code-named|dubbed|nicknamed|designated|calls itself|call it|call her|call him|name is|named it) "?{name}\b)|(?:\b{name}, (?:an?|the|our|their|its|his|her|my|your|[a-z]+'s) (?:[a-z0-9'-]+ ){{0,3}}{cue}s?\b)|(?:\b{name} (?:is|was) (?:an?|the|our|their) (?:[a-z0-9-]+ ){{0,3}}{cue}\b)"#
+            r#"(?:\b(?:called|named|known as|codenamed|code-named|dubbed|nicknamed|designated|calls itself|call it|call her|call him|name is|named it|labeled|labelled|titled) "?{name}\b)|(?:\b{name}, (?:an?|the|our|their|its|his|her|my|your|[a-z]+'s) (?:[a-z0-9'-]+ ){{0,3}}{cue}s?\b)|(?:\b{name} (?:is|was) (?:an?|the|our|their) (?:[a-z0-9-]+ ){{0,3}}{cue}\b)"#
         );
         let intro = regex::bytes::RegexBuilder::new(&pattern)
             .unicode(false)
@@ -349,6 +349,15 @@ mod tests {
         assert_eq!(n, 1);
         // Cue and the introduction only: lowercase "sage" and "Sagebrush" are not the name.
         assert_eq!(hits.len(), 2);
+    }
+
+    #[test]
+    fn learns_a_name_from_a_labelled_chat_window() {
+        let orig = "On screen, a chat window labelled NOVA. NOVA (ON SCREEN) Still awake?";
+        let (n, hits) = run(orig, "chat window labelled");
+        assert_eq!(n, 1);
+        let tag = orig.rfind("NOVA").unwrap() as u32;
+        assert!(hits.iter().any(|h| h.start == tag && h.entry == 0));
     }
 
     #[test]
