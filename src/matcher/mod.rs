@@ -421,7 +421,7 @@ pub fn is_word_char(c: char) -> bool {
         // Basic Cyrillic, Greek and Hangul syllables: letters throughout.
         0x0400..=0x045f | 0x0391..=0x03a1 | 0x03a3..=0x03c9 | 0xac00..=0xd7a3 => true,
         // The rest of the Basic Multilingual Plane from a bitmap made once.
-        0..=0xffff => tables::bmp().is_word(c),
+        cp if cp < 0x1_0000 => tables::bmp().is_word(c),
         _ => c.is_alphanumeric(),
     }
 }
