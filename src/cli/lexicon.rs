@@ -2,6 +2,7 @@
 
 use clap::{Args, Subcommand};
 use tropescan::engine::describe_rule;
+use tropescan::lexicon::anchors::frequent_anchors;
 
 use super::{print, EngineArgs, Exit};
 
@@ -44,6 +45,17 @@ pub fn run(args: LexiconArgs) -> Exit {
     let set = engine.lexicons();
     match args.action {
         Action::Check { .. } => {
+            // Not an error: the lexicons work, they only cost more than they need to.
+            let frequent = frequent_anchors(set);
+            for f in &frequent {
+                eprintln!(
+                    "warning: {}: {}: anchor {:?} is one of the most frequent English words, so its windows of {} bytes each side cover most of every document",
+                    f.file, f.entry, f.anchor, f.window
+                );
+            }
+            if !frequent.is_empty() {
+                eprintln!("hint: anchor those patterns on a rarer word near every match (see BENCHMARKS.md); each anchor hit costs a regex search over its window");
+            }
             let entries: usize = set.lexicons().iter().map(|l| l.entries.len()).sum();
             eprintln!(
                 "ok: {} lexicons, {} entries, {} phrases; digest {}",

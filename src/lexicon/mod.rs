@@ -6,6 +6,7 @@
 //! the set as a whole (unique ids, exactly one agent lexicon, ...), and [`embedded`] holds
 //! the default lexicons compiled into the binary.
 
+pub mod anchors;
 mod embedded;
 mod parse;
 

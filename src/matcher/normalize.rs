@@ -43,8 +43,9 @@ const fn ascii_table() -> [u8; 128] {
 }
 static ASCII: [u8; 128] = ascii_table();
 
+/// The ASCII quote a typographic quote or prime normalizes to.
 #[inline]
-fn quote_for(c: char) -> Option<u8> {
+pub(super) fn quote_for(c: char) -> Option<u8> {
     match c {
         '\u{2018}' | '\u{2019}' | '\u{201A}' | '\u{201B}' | '\u{2032}' => Some(b'\''),
         '\u{201C}' | '\u{201D}' | '\u{201E}' | '\u{201F}' | '\u{2033}' => Some(b'"'),
@@ -138,6 +139,15 @@ impl Normalized {
             }
             let ch = decode_at(src, i);
             let len = ch.len_utf8();
+            // Most non-ASCII characters (letters without case, CJK, symbols) stay as they
+            // are: one bitmap lookup instead of the whitespace, quote and lowercase checks.
+            if FAST_RUNS && (ch as u32) < 0x1_0000 && super::tables::bmp().is_kept(ch) {
+                prev_space = false;
+                identity(segs, out.len(), i, &mut need_identity);
+                out.extend_from_slice(&bytes[i..i + len]);
+                i += len;
+                continue;
+            }
             if ch.is_whitespace() {
                 if !prev_space {
                     mark_unit(segs, out.len(), i, &mut need_identity);

@@ -110,3 +110,23 @@ fn failing_examples_make_lexicon_test_fail() {
         "{err}"
     );
 }
+
+#[test]
+fn check_warns_about_anchors_that_are_very_common_words() {
+    let tmp = tempfile::tempdir().unwrap();
+    write_set(
+        tmp.path(),
+        "[lexicon]\nname = \"coercion\"\nkind = \"trope\"\ndescription = \"d\"\n[[pattern]]\nid = \"coercion.leak-to\"\nregex = 'leak (?:it )?to the press'\nanchors = [\"to\", \"leak*\"]\nweight = 0.5\ndescription = \"d\"\nrationale = \"r\"\nmatch = [\"I will leak it to the press\"]\n",
+    );
+    let o = run(&[
+        "lexicon",
+        "check",
+        "--lexicons",
+        tmp.path().to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("coercion.leak-to: anchor \"to\""), "{err}");
+    assert!(!err.contains("anchor \"leak*\""), "{err}");
+    assert!(err.contains("ok:"), "{err}");
+}
