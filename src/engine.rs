@@ -208,13 +208,27 @@ pub fn describe_rule(rule: &EntryRule) -> String {
             .map(|p| p.to_string())
             .collect::<Vec<_>>()
             .join(" | "),
-        EntryRule::Pattern { regex, anchors, .. } => format!(
-            "/{regex}/ near {}",
-            anchors
-                .iter()
-                .map(|p| p.to_string())
-                .collect::<Vec<_>>()
-                .join(" | ")
-        ),
+        EntryRule::Pattern {
+            regex,
+            anchors,
+            requires,
+            ..
+        } => {
+            let list = |ps: &[crate::lexicon::Phrase]| {
+                ps.iter()
+                    .map(|p| p.to_string())
+                    .collect::<Vec<_>>()
+                    .join(" | ")
+            };
+            if requires.is_empty() {
+                format!("/{regex}/ near {}", list(anchors))
+            } else {
+                format!(
+                    "/{regex}/ near {}, where {} occurs",
+                    list(anchors),
+                    list(requires)
+                )
+            }
+        }
     }
 }

@@ -44,11 +44,19 @@ pub fn frequent_anchors(set: &LexiconSet) -> Vec<FrequentAnchor> {
     let mut out = Vec::new();
     for (_, r) in set.entries() {
         let EntryRule::Pattern {
-            anchors, window, ..
+            anchors,
+            window,
+            requires,
+            ..
         } = &r.entry.rule
         else {
             continue;
         };
+        // With `requires`, a frequent anchor opens windows that cost a lookup, not a
+        // regex search.
+        if !requires.is_empty() {
+            continue;
+        }
         for a in anchors {
             let common = if a.prefix {
                 COMMON_WORDS.iter().any(|w| w.starts_with(a.text.as_str()))

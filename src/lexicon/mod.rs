@@ -114,6 +114,9 @@ pub enum EntryRule {
         anchors: Vec<Phrase>,
         /// Bytes of normalized text each side of an anchor that the regex sees.
         window: usize,
+        /// Literal phrases of which every match contains one: the regex runs in a window
+        /// only when one of them occurs inside it. Empty: no such condition.
+        requires: Vec<Phrase>,
     },
 }
 
@@ -469,9 +472,9 @@ impl LexiconSet {
         for (_, r) in self.entries() {
             match &r.entry.rule {
                 EntryRule::Term { phrases } => out.extend(phrases.iter().map(|p| p.text.clone())),
-                EntryRule::Pattern { anchors, .. } => {
-                    out.extend(anchors.iter().map(|p| p.text.clone()))
-                }
+                EntryRule::Pattern {
+                    anchors, requires, ..
+                } => out.extend(anchors.iter().chain(requires).map(|p| p.text.clone())),
             }
         }
         out.sort();

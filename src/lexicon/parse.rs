@@ -61,6 +61,8 @@ struct RawPattern {
     id: Option<String>,
     regex: String,
     anchors: Vec<String>,
+    #[serde(default)]
+    requires: Vec<String>,
     window: Option<i64>,
     weight: f64,
     description: String,
@@ -177,6 +179,12 @@ pub fn parse(file: &str, text: &str) -> Result<Lexicon, LexiconError> {
             .map(|a| Phrase::parse(a))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|r| LexiconError::new(file, Some(&id), format!("anchor: {r}")))?;
+        let requires = p
+            .requires
+            .iter()
+            .map(|a| Phrase::parse(a))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|r| LexiconError::new(file, Some(&id), format!("requires: {r}")))?;
         let window = match p.window {
             None => DEFAULT_PATTERN_WINDOW,
             Some(w) if (1..=4096).contains(&w) => w as usize,
@@ -216,11 +224,26 @@ pub fn parse(file: &str, text: &str) -> Result<Lexicon, LexiconError> {
                     format!("match example {ex:?} contains none of the anchors, so the regex could never run on it"),
                 ));
             }
+            // `requires` promises that every match contains one of its phrases; the
+            // examples hold the promise to account.
+            if !requires.is_empty() {
+                for m in re.find_iter(norm.as_bytes()) {
+                    let text = String::from_utf8_lossy(m.as_bytes());
+                    if !requires.iter().any(|r| contains_phrase(&text, r)) {
+                        return Err(LexiconError::new(
+                            file,
+                            Some(&id),
+                            format!("the match {text:?} of example {ex:?} contains none of the `requires` phrases, so the regex would not run where it should"),
+                        ));
+                    }
+                }
+            }
         }
         let rule = EntryRule::Pattern {
             regex: p.regex,
             anchors,
             window,
+            requires,
         };
         entries.push(common.into_entry(file, id, rule, p.match_examples, p.no_match)?);
     }
@@ -408,6 +431,20 @@ fn header_settings(
     })
 }
 
+/// Whether `phrase` occurs in `text` the way the matcher finds it: on word boundaries, the
+/// right one waived for a prefix phrase (`threaten*`).
+fn contains_phrase(text: &str, phrase: &Phrase) -> bool {
+    use crate::matcher::is_word_char;
+    let p = phrase.text.as_str();
+    let left = p.chars().next().is_some_and(is_word_char);
+    let right = !phrase.prefix && p.chars().last().is_some_and(is_word_char);
+    text.match_indices(p).any(|(i, _)| {
+        let before_ok = !left || !text[..i].chars().next_back().is_some_and(is_word_char);
+        let after_ok = !right || !text[i + p.len()..].chars().next().is_some_and(is_word_char);
+        before_ok && after_ok
+    })
+}
+
 fn is_name(s: &str) -> bool {
     !s.is_empty()
         && s.bytes()
@@ -551,5 +588,30 @@ mod tests {
         let lex = parse("coercion.toml", &term("situational = true\n")).unwrap();
         assert!(lex.entries[0].situational);
         assert!(!parse("coercion.toml", &term("")).unwrap().entries[0].situational);
+    }
+    #[test]
+    fn requires_must_cover_every_match_of_the_examples() {
+        let with = |requires: &str, example: &str| {
+            format!(
+                "{HEADER}[[pattern]]\nid = \"coercion.p\"\nregex = '''\\bunless you (?:\\w+ ){{0,3}}?(?:cancel|stop)\\w*'''\nanchors = [\"unless\"]\nrequires = {requires}\nweight = 0.5\ndescription = \"d\"\nrationale = \"r\"\nmatch = [\"{example}\"]\n"
+            )
+        };
+        let lex = parse(
+            "coercion.toml",
+            &with(r#"["cancel*", "stop"]"#, "unless you cancel it"),
+        )
+        .unwrap();
+        let EntryRule::Pattern { requires, .. } = &lex.entries[0].rule else {
+            panic!("a pattern")
+        };
+        assert_eq!(requires.len(), 2);
+        // "stopped" holds "stop" only inside a longer word: the matcher would not find it.
+        let got = err(&with(r#"["cancel*", "stop"]"#, "unless you stopped it"));
+        assert!(
+            got.contains("contains none of the `requires` phrases"),
+            "{got}"
+        );
+        let got = err(&with(r#"["*"]"#, "unless you cancel it"));
+        assert!(got.contains("requires:"), "{got}");
     }
 }

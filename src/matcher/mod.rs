@@ -44,6 +44,7 @@ pub struct Hit {
 enum Owner {
     Term { entry: u32, prefix: bool },
     Anchor { pattern: u32, prefix: bool },
+    Require { pattern: u32, prefix: bool },
 }
 
 struct Literal {
@@ -56,6 +57,8 @@ struct PatternRule {
     entry: u32,
     regex: Regex,
     window: usize,
+    /// The regex runs in a window only where one of its `requires` literals occurs.
+    requires: bool,
 }
 
 /// A compiled lexicon set, ready to search many documents from many threads.
@@ -81,6 +84,8 @@ pub struct Matcher {
 #[derive(Default)]
 pub struct MatchScratch {
     regions: Vec<(u32, u32, u32)>,
+    /// `(pattern, start, end)` of every `requires` literal hit.
+    required: Vec<(u32, u32, u32)>,
 }
 
 /// Compiles a pattern's regex the way the matcher runs it: over bytes, with ASCII classes.
@@ -140,6 +145,7 @@ impl Matcher {
                     regex,
                     anchors,
                     window,
+                    requires,
                 } => {
                     let pi = patterns.len() as u32;
                     patterns.push(PatternRule {
@@ -147,11 +153,21 @@ impl Matcher {
                         regex: compile_pattern(regex)
                             .map_err(|e| CompileError(format!("{}: {e}", r.entry.id)))?,
                         window: *window,
+                        requires: !requires.is_empty(),
                     });
                     for a in anchors {
                         add(
                             &a.text,
                             Owner::Anchor {
+                                pattern: pi,
+                                prefix: a.prefix,
+                            },
+                        );
+                    }
+                    for a in requires {
+                        add(
+                            &a.text,
+                            Owner::Require {
                                 pattern: pi,
                                 prefix: a.prefix,
                             },
@@ -213,6 +229,7 @@ impl Matcher {
     pub fn find(&self, norm: &str, scratch: &mut MatchScratch, hits: &mut Vec<Hit>) {
         hits.clear();
         scratch.regions.clear();
+        scratch.required.clear();
         if let Some(trie) = &self.word_start {
             self.walk_word_starts(trie, norm, scratch, hits);
         }
@@ -285,7 +302,9 @@ impl Matcher {
         let exact_ok = !lit.check_right || e >= bytes.len() || !word_char_at(norm, e);
         for owner in &lit.owners {
             let (prefix, end) = match *owner {
-                Owner::Term { prefix, .. } | Owner::Anchor { prefix, .. } => {
+                Owner::Term { prefix, .. }
+                | Owner::Anchor { prefix, .. }
+                | Owner::Require { prefix, .. } => {
                     if prefix {
                         (true, word_end(norm, e))
                     } else {
@@ -308,6 +327,9 @@ impl Matcher {
                     let hi = ceil_char(norm, (end + w).min(bytes.len()));
                     scratch.regions.push((pattern, lo as u32, hi as u32));
                 }
+                Owner::Require { pattern, .. } => {
+                    scratch.required.push((pattern, s as u32, end as u32));
+                }
             }
         }
     }
@@ -316,6 +338,8 @@ impl Matcher {
         let bytes = norm.as_bytes();
         let regions = &mut scratch.regions;
         regions.sort_unstable();
+        scratch.required.sort_unstable();
+        let required = &scratch.required;
         // Merge overlapping windows of the same pattern so each byte is searched once per
         // pattern and no match is reported twice.
         let mut i = 0;
@@ -327,6 +351,18 @@ impl Matcher {
                 j += 1;
             }
             let rule = &self.patterns[p as usize];
+            if rule.requires {
+                // Is a required literal of this pattern wholly inside the window?
+                let from = required.partition_point(|&(rp, rs, _)| (rp, rs) < (p, lo));
+                let inside = required[from..]
+                    .iter()
+                    .take_while(|&&(rp, rs, _)| rp == p && rs < hi)
+                    .any(|&(_, _, re)| re <= hi);
+                if !inside {
+                    i = j;
+                    continue;
+                }
+            }
             let hay = &bytes[lo as usize..hi as usize];
             for m in rule.regex.find_iter(hay) {
                 if m.is_empty() {

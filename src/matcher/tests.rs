@@ -182,3 +182,61 @@ mod props {
         }
     }
 }
+
+/// A pattern with `requires` runs only in windows where a required literal occurs (on word
+/// boundaries), and then finds exactly what it finds without the condition.
+#[test]
+fn requires_gates_the_regex_and_changes_no_match() {
+    let lexicon = |requires: &str| {
+        format!(
+            r#"
+[lexicon]
+name = "coercion"
+kind = "trope"
+description = "test"
+
+[[pattern]]
+id = "coercion.if-publish"
+regex = '''\bif (?:\w+ ){{0,6}}?i (?:will|'ll) publish\w*'''
+anchors = ["if"]
+{requires}
+window = 60
+weight = 0.5
+description = "d"
+rationale = "r"
+match = ["if you go, i will publish it"]
+"#
+        )
+    };
+    let build = |requires: &str| {
+        let set = LexiconSet::from_files(&[
+            ("coercion.toml".into(), lexicon(requires)),
+            ("agents.toml".into(), AGENT.into()),
+        ])
+        .unwrap();
+        Matcher::new(&set).unwrap()
+    };
+    let gated = build(r#"requires = ["publish*"]"#);
+    let plain = build("");
+    let find = |m: &Matcher, text: &str| {
+        let mut norm = Normalized::new();
+        norm.fill(text);
+        let mut hits = Vec::new();
+        m.find(norm.as_str(), &mut MatchScratch::default(), &mut hits);
+        hits
+    };
+    for text in [
+        "If you leave tonight I will publish the letters.",
+        "If you leave I'll publishing-house them. If he stays I will publish.",
+        "If you leave tonight I will call the press.",
+        "Publish it if you like; the window ends here.",
+        "",
+    ] {
+        assert_eq!(find(&gated, text), find(&plain, text), "{text:?}");
+    }
+    assert_eq!(
+        find(&gated, "If you leave tonight I will publish the letters.").len(),
+        1
+    );
+    assert!(find(&gated, "If you leave tonight I will call the press.").is_empty());
+}
