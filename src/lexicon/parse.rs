@@ -173,18 +173,14 @@ pub fn parse(file: &str, text: &str) -> Result<Lexicon, LexiconError> {
                 "a pattern needs at least one anchor: patterns run only near their anchors",
             ));
         }
-        let anchors = p
-            .anchors
-            .iter()
-            .map(|a| Phrase::parse(a))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|r| LexiconError::new(file, Some(&id), format!("anchor: {r}")))?;
-        let requires = p
-            .requires
-            .iter()
-            .map(|a| Phrase::parse(a))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|r| LexiconError::new(file, Some(&id), format!("requires: {r}")))?;
+        let phrases = |raw: &[String], what: &str| {
+            raw.iter()
+                .map(|a| Phrase::parse(a))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|r| LexiconError::new(file, Some(&id), format!("{what}: {r}")))
+        };
+        let anchors = phrases(&p.anchors, "anchor")?;
+        let requires = phrases(&p.requires, "requires")?;
         let window = match p.window {
             None => DEFAULT_PATTERN_WINDOW,
             Some(w) if (1..=4096).contains(&w) => w as usize,
