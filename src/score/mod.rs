@@ -112,6 +112,8 @@ pub struct ScoreScratch {
     counters: Vec<u32>,
     pressures: Vec<u32>,
     counter_evidence: Vec<(u32, f64)>,
+    /// Agent factor and qualifying cue of each counter hit, in `counters` order.
+    counter_agents: Vec<(f64, Option<u32>)>,
     best: Vec<f64>,
     best_counter: Vec<f64>,
     touched: Vec<u32>,
@@ -217,6 +219,14 @@ impl Scorer {
             scratch.best.resize(self.entries.len(), 0.0);
             scratch.best_counter.resize(self.entries.len(), 0.0);
         }
+        // Counter cues' agent factors serve both the document's counter evidence (which
+        // cancels pressure) and the counter spans below: computed once.
+        scratch.counter_agents.clear();
+        for &ci in &scratch.counters {
+            let a = self.agent_factor(hits, &scratch.agents, scratch.fallback, &hits[ci as usize]);
+            scratch.counter_agents.push(a);
+        }
+        let mut next_counter = 0;
         let resolved = if scratch.pressures.is_empty() {
             0.0
         } else {
@@ -224,7 +234,7 @@ impl Scorer {
         };
         scratch.touched.clear();
         let p = &self.params;
-        for (i, h) in hits.iter().enumerate() {
+        for h in hits {
             let info = self.entries[h.entry as usize];
             match info.kind {
                 LexiconKind::Trope => {
@@ -282,8 +292,8 @@ impl Scorer {
                     }
                 }
                 LexiconKind::Counter => {
-                    let (agent, agent_hit) =
-                        self.agent_factor(hits, &scratch.agents, scratch.fallback, h);
+                    let (agent, agent_hit) = scratch.counter_agents[next_counter];
+                    next_counter += 1;
                     let evidence = info.weight * agent;
                     let e = h.entry as usize;
                     if scratch.best[e] == 0.0 && scratch.best_counter[e] == 0.0 {
@@ -310,7 +320,6 @@ impl Scorer {
                             },
                         });
                     }
-                    let _ = i;
                 }
                 LexiconKind::Agent | LexiconKind::Negation | LexiconKind::Pressure => {}
             }
@@ -345,13 +354,12 @@ impl Scorer {
     fn counter_presence(&self, hits: &[Hit], scratch: &mut ScoreScratch) -> f64 {
         let mut evidence = std::mem::take(&mut scratch.counter_evidence);
         evidence.clear();
-        evidence.extend(scratch.counters.iter().map(|&ci| {
-            let h = &hits[ci as usize];
-            let a = self
-                .agent_factor(hits, &scratch.agents, scratch.fallback, h)
-                .0;
-            (h.entry, self.entries[h.entry as usize].weight * a)
-        }));
+        evidence.extend(scratch.counters.iter().zip(&scratch.counter_agents).map(
+            |(&ci, &(a, _))| {
+                let e = hits[ci as usize].entry;
+                (e, self.entries[e as usize].weight * a)
+            },
+        ));
         // Best per entry, combined in entry order so the arithmetic is reproducible.
         evidence.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)));
         evidence.dedup_by_key(|e| e.0);
