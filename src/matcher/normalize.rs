@@ -277,6 +277,10 @@ fn copy_plain_run(bytes: &[u8], start: usize, out: &mut Vec<u8>) -> usize {
     // Invariant: the byte before `i` is a plain byte, never a space, so a space at `i` is
     // not the second of a run.
     loop {
+        #[cfg(target_arch = "x86_64")]
+        {
+            i = sse2::copy_plain16(bytes, i, out);
+        }
         while let Some(chunk) = bytes.get(i..i + 8) {
             let x = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
             if x & HI != 0 {
@@ -311,6 +315,57 @@ fn copy_plain_run(bytes: &[u8], start: usize, out: &mut Vec<u8>) -> usize {
             }
             _ => return i,
         }
+    }
+}
+
+/// Sixteen bytes at a time on x86-64, where SSE2 is always present: the same test and
+/// the same lowercasing as the eight-byte loop of [`copy_plain_run`], in half the steps.
+#[cfg(target_arch = "x86_64")]
+mod sse2 {
+    use std::arch::x86_64::{
+        __m128i, _mm_and_si128, _mm_cmpeq_epi8, _mm_cmpgt_epi8, _mm_loadu_si128, _mm_movemask_epi8,
+        _mm_or_si128, _mm_set1_epi8, _mm_storeu_si128,
+    };
+
+    use super::is_plain;
+
+    /// Copies, lowercased, 16-byte chunks from `i` on while each is all printable ASCII
+    /// and lone spaces (the conditions of `copy_plain_run`'s eight-byte loop); returns
+    /// where it stopped.
+    #[inline(always)]
+    pub(super) fn copy_plain16(bytes: &[u8], mut i: usize, out: &mut Vec<u8>) -> usize {
+        while let Some(chunk) = bytes.get(i..i + 16) {
+            // SAFETY: SSE2 is part of the x86-64 baseline, so its intrinsics are always
+            // available; the load reads the 16 bytes of `chunk` and the store writes the
+            // 16 bytes of `tmp`, neither with an alignment requirement.
+            let (lower, space) = unsafe {
+                let v = _mm_loadu_si128(chunk.as_ptr().cast::<__m128i>());
+                // Signed compare: bytes >= 0x80 are negative, so this also rejects
+                // non-ASCII.
+                if _mm_movemask_epi8(_mm_cmpgt_epi8(v, _mm_set1_epi8(0x1f))) != 0xffff {
+                    break;
+                }
+                let space = _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b' ' as i8)));
+                let upper = _mm_and_si128(
+                    _mm_cmpgt_epi8(v, _mm_set1_epi8(b'A' as i8 - 1)),
+                    _mm_cmpgt_epi8(_mm_set1_epi8(b'Z' as i8 + 1), v),
+                );
+                let lower = _mm_or_si128(v, _mm_and_si128(upper, _mm_set1_epi8(0x20)));
+                let mut tmp = [0u8; 16];
+                _mm_storeu_si128(tmp.as_mut_ptr().cast::<__m128i>(), lower);
+                (tmp, space as u32)
+            };
+            // Two spaces in a row start a run to collapse; a space in the last byte must be
+            // followed by a plain byte (or the end) to stay one to one.
+            if space & (space >> 1) != 0
+                || (space & 0x8000 != 0 && !bytes.get(i + 16).map_or(true, |&b| is_plain(b)))
+            {
+                break;
+            }
+            out.extend_from_slice(&lower);
+            i += 16;
+        }
+        i
     }
 }
 
@@ -434,6 +489,13 @@ mod tests {
             "Chunks Of Eight Bytes and more, ending with a space ",
             "abcdefg h  ijklmnop q\nrstuvwx yzABCDE\u{a0}FGHIJKL é MNOPQRST",
             "12345678 ABCDEFGH\tabcdefg  \u{1}bcdefgh\u{7f} @[`{ZZZZZZ",
+            // Sixteen-byte chunks: a space as the last byte before a plain byte, before a
+            // second space and before non-ASCII; a double space inside a chunk; @[`{ next
+            // to the capitals.
+            "ABCDEFGHIJKLMNO Pqrstuvwxyz0123456789 abcdefghijklmnop",
+            "ABCDEFGHIJKLMNO  Pqrstuvwxyz0123456789 abcdefghijklmn\u{e9}",
+            "abcdefghijklmno \u{e9}bcdefghijklmnopqrstuvwxyz",
+            "Sixteen Bytes  Ok and @Z[`{AZaz then more plain text to the end",
         ] {
             check_fast_path(src);
         }

@@ -218,6 +218,9 @@ fn word_starts_in_chunks_and_across_chunk_edges() {
         "ABCDEFGH@[`{ QRSTUVWXYZ",
         "abcdefg\u{e9}hij klmnopq\u{e9} r",
         "\u{e9}t\u{e9} o\u{f9} \u{2014}x\u{2014} \u{1F642}y \u{3000}z \u{65e5}\u{672c}",
+        // Sixteen-byte chunks, with a word running across each chunk edge.
+        "abcdefghijklmnopqrstuvwxyz0123_ABC@[`{ x AZ az 09 _ 0123456789abcdef",
+        "abcdefghijklmno pqrstuvwxyz \u{e9}abcdefghijklmnopqrst uvw",
     ] {
         assert_eq!(word_starts(s), word_starts_reference(s), "{s:?}");
     }
