@@ -318,52 +318,58 @@ fn copy_plain_run(bytes: &[u8], start: usize, out: &mut Vec<u8>) -> usize {
     }
 }
 
-/// Sixteen bytes at a time on x86-64, where SSE2 is always present: the same test and
-/// the same lowercasing as the eight-byte loop of [`copy_plain_run`], in half the steps.
+/// Sixteen bytes at a time on x86-64, where SSE2 is always present.
 #[cfg(target_arch = "x86_64")]
 mod sse2 {
     use std::arch::x86_64::{
-        __m128i, _mm_and_si128, _mm_cmpeq_epi8, _mm_cmpgt_epi8, _mm_loadu_si128, _mm_movemask_epi8,
-        _mm_or_si128, _mm_set1_epi8, _mm_storeu_si128,
+        __m128i, _mm_and_si128, _mm_cmpeq_epi8, _mm_cmpgt_epi8, _mm_loadu_si128,
+        _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8, _mm_storeu_si128,
     };
 
     use super::is_plain;
 
-    /// Copies, lowercased, 16-byte chunks from `i` on while each is all printable ASCII
-    /// and lone spaces (the conditions of `copy_plain_run`'s eight-byte loop); returns
-    /// where it stopped.
+    /// Copies, lowercased, the bytes from `i` on that map one to one: printable ASCII, and
+    /// spaces followed by printable ASCII (so never two in a row); returns where it
+    /// stopped, at a byte the caller's byte-wise loop or general path must look at.
+    ///
+    /// Each step lowercases a whole chunk and keeps the accepted prefix, so text broken by
+    /// newlines, double spaces or curly quotes still goes sixteen bytes at a time up to
+    /// each break, instead of falling back to bytes for the whole chunk.
     #[inline(always)]
     pub(super) fn copy_plain16(bytes: &[u8], mut i: usize, out: &mut Vec<u8>) -> usize {
         while let Some(chunk) = bytes.get(i..i + 16) {
+            // `copy_plain_run` reserved room for the rest of the input and keeps one output
+            // byte per input byte, so 16 bytes always fit past the end of `out`.
+            debug_assert!(out.capacity() - out.len() >= 16);
             // SAFETY: SSE2 is part of the x86-64 baseline, so its intrinsics are always
-            // available; the load reads the 16 bytes of `chunk` and the store writes the
-            // 16 bytes of `tmp`, neither with an alignment requirement.
-            let (lower, space) = unsafe {
+            // available; the load reads the 16 bytes of `chunk`; the store writes 16 bytes
+            // of `out`'s spare capacity (asserted above), of which only the accepted prefix
+            // is then counted in its length, and those bytes are ASCII, so `out` stays
+            // UTF-8.
+            let n = unsafe {
                 let v = _mm_loadu_si128(chunk.as_ptr().cast::<__m128i>());
-                // Signed compare: bytes >= 0x80 are negative, so this also rejects
-                // non-ASCII.
-                if _mm_movemask_epi8(_mm_cmpgt_epi8(v, _mm_set1_epi8(0x1f))) != 0xffff {
-                    break;
-                }
-                let space = _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b' ' as i8)));
+                // Signed compare: bytes >= 0x80 are negative, so non-ASCII is not printable.
+                let printable = _mm_movemask_epi8(_mm_cmpgt_epi8(v, _mm_set1_epi8(0x20))) as u32;
+                let space = _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b' ' as i8))) as u32;
+                let next_plain = bytes.get(i + 16).map_or(true, |&b| is_plain(b));
+                let accepted = printable
+                    | (space & (printable >> 1))
+                    | if next_plain { space & 0x8000 } else { 0 };
                 let upper = _mm_and_si128(
                     _mm_cmpgt_epi8(v, _mm_set1_epi8(b'A' as i8 - 1)),
                     _mm_cmpgt_epi8(_mm_set1_epi8(b'Z' as i8 + 1), v),
                 );
                 let lower = _mm_or_si128(v, _mm_and_si128(upper, _mm_set1_epi8(0x20)));
-                let mut tmp = [0u8; 16];
-                _mm_storeu_si128(tmp.as_mut_ptr().cast::<__m128i>(), lower);
-                (tmp, space as u32)
+                let len = out.len();
+                _mm_storeu_si128(out.as_mut_ptr().add(len).cast::<__m128i>(), lower);
+                let n = (!accepted).trailing_zeros() as usize;
+                out.set_len(len + n);
+                n
             };
-            // Two spaces in a row start a run to collapse; a space in the last byte must be
-            // followed by a plain byte (or the end) to stay one to one.
-            if space & (space >> 1) != 0
-                || (space & 0x8000 != 0 && !bytes.get(i + 16).map_or(true, |&b| is_plain(b)))
-            {
+            i += n;
+            if n < 16 {
                 break;
             }
-            out.extend_from_slice(&lower);
-            i += 16;
         }
         i
     }
