@@ -966,11 +966,13 @@ fn process_batch(
             first_row,
             first_offset,
         } => {
+            // The texts' decoded escapes, one buffer for the whole batch.
+            let mut text_buf = String::new();
             for (row, offset, line) in reader::lines_of(&data, first_row, first_offset) {
                 if line.iter().all(u8::is_ascii_whitespace) {
                     continue;
                 }
-                match reader::parse_line(line, &cfg.read.fields) {
+                match reader::parse_line(line, &cfg.read.fields, &mut text_buf) {
                     Ok(doc) => {
                         if doc.text.len() > cfg.read.max_doc_bytes {
                             out.errors.push(RecordError::at(

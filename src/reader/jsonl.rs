@@ -2,13 +2,17 @@
 //!
 //! The extractor walks each record with serde_json, keeps the requested fields (text, id,
 //! source; dotted paths such as `metadata.url` descend into objects) and skips everything
-//! else without building values. Strings without escapes are borrowed from the line.
+//! else without building values. Strings without escapes are borrowed from the line; the
+//! text's escapes are decoded into a buffer the caller reuses from line to line, so a
+//! record costs no allocation for its text (serde_json would grow a fresh buffer for every
+//! record's escaped string and then copy it out).
 
 use std::borrow::Cow;
 use std::fmt;
 use std::io::Read;
 
-use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+use serde::de::{self, Deserialize, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+use serde::Deserializer as _;
 
 use super::decode::{open_stream, Compression};
 use super::{Batch, ErrorKind, ReadOptions, RecordError, Shard};
@@ -126,6 +130,8 @@ enum Val<'a> {
     Absent,
     Null,
     Str(Cow<'a, str>),
+    /// A string with escapes: its raw contents between the quotes, still escaped.
+    Escaped(&'a str),
     Num(String),
     Other(&'static str),
 }
@@ -134,7 +140,12 @@ enum Val<'a> {
 ///
 /// # Errors
 /// The error kind and a reason: invalid JSON, not an object, missing or non-string text.
-pub fn parse_line<'a>(line: &'a [u8], fields: &Fields) -> Result<LineDoc<'a>, (ErrorKind, String)> {
+/// `buf` holds the text when it has escapes; pass the same buffer for every line.
+pub fn parse_line<'a>(
+    line: &'a [u8],
+    fields: &Fields,
+    buf: &'a mut String,
+) -> Result<LineDoc<'a>, (ErrorKind, String)> {
     let mut slots: [Val<'a>; 3] = Default::default();
     let mut de = serde_json::Deserializer::from_slice(line);
     let res = MapSeed {
@@ -157,6 +168,11 @@ pub fn parse_line<'a>(line: &'a [u8], fields: &Fields) -> Result<LineDoc<'a>, (E
     let [text, id, source] = slots;
     let text = match text {
         Val::Str(s) => s,
+        Val::Escaped(raw) => {
+            buf.clear();
+            unescape_into(raw, buf).map_err(|e| (ErrorKind::InvalidJson, e))?;
+            Cow::Borrowed(buf.as_str())
+        }
         Val::Absent | Val::Null => {
             return Err((
                 ErrorKind::MissingText,
@@ -176,13 +192,20 @@ pub fn parse_line<'a>(line: &'a [u8], fields: &Fields) -> Result<LineDoc<'a>, (E
             ))
         }
     };
+    let owned = |raw: &str| -> Result<Cow<'a, str>, (ErrorKind, String)> {
+        let mut s = String::with_capacity(raw.len());
+        unescape_into(raw, &mut s).map_err(|e| (ErrorKind::InvalidJson, e))?;
+        Ok(Cow::Owned(s))
+    };
     let id = match id {
         Val::Str(s) => Some(s),
+        Val::Escaped(raw) => Some(owned(raw)?),
         Val::Num(n) => Some(Cow::Owned(n)),
         _ => None,
     };
     let source = match source {
         Val::Str(s) => Some(s),
+        Val::Escaped(raw) => Some(owned(raw)?),
         _ => None,
     };
     Ok(LineDoc { text, id, source })
@@ -225,6 +248,7 @@ impl<'de, 's> Visitor<'de> for MapSeed<'s, 'de> {
                         for &s in &node.slots[1..] {
                             self.slots[s] = match &v {
                                 Val::Str(c) => Val::Str(c.clone()),
+                                Val::Escaped(r) => Val::Escaped(r),
                                 Val::Num(n) => Val::Num(n.clone()),
                                 Val::Null => Val::Null,
                                 Val::Other(o) => Val::Other(o),
@@ -313,8 +337,83 @@ struct ValSeed;
 impl<'de> DeserializeSeed<'de> for ValSeed {
     type Value = Val<'de>;
     fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(ValVisitor)
+        // The value's raw text, borrowed from the line: serde_json checks that it is valid
+        // JSON and UTF-8 without decoding it. A string is then borrowed as is when it has no
+        // escapes, or kept raw for `parse_line` to decode; anything else (rare in the
+        // fields read: numeric ids, nulls, objects) goes through the visitor.
+        let raw = <&'de serde_json::value::RawValue>::deserialize(d)?.get();
+        match raw.strip_prefix('"').and_then(|r| r.strip_suffix('"')) {
+            Some(inner) if !inner.contains('\\') => Ok(Val::Str(Cow::Borrowed(inner))),
+            Some(inner) => Ok(Val::Escaped(inner)),
+            None => (&mut serde_json::Deserializer::from_str(raw))
+                .deserialize_any(ValVisitor)
+                .map_err(de::Error::custom),
+        }
     }
+}
+
+/// Decodes the escapes of a JSON string's contents (between its quotes, already checked by
+/// serde_json to hold only valid escapes), appending to `out`.
+///
+/// # Errors
+/// A `\u` escape of a lone surrogate: serde_json checks escapes' syntax when it skips a
+/// value, but pairs surrogates only when it decodes one.
+fn unescape_into(raw: &str, out: &mut String) -> Result<(), String> {
+    let b = raw.as_bytes();
+    let mut i = 0;
+    while let Some(p) = memchr::memchr(b'\\', &b[i..]) {
+        out.push_str(&raw[i..i + p]);
+        i += p + 1;
+        let Some(&e) = b.get(i) else {
+            return Err("invalid JSON: unterminated escape".into());
+        };
+        i += 1;
+        let c = match e {
+            b'"' => '"',
+            b'\\' => '\\',
+            b'/' => '/',
+            b'b' => '\u{8}',
+            b'f' => '\u{c}',
+            b'n' => '\n',
+            b'r' => '\r',
+            b't' => '\t',
+            b'u' => {
+                let hi = hex4(b, i)?;
+                i += 4;
+                match hi {
+                    0xd800..=0xdbff => {
+                        let lo = if b.get(i..i + 2) == Some(b"\\u") {
+                            hex4(b, i + 2)?
+                        } else {
+                            0
+                        };
+                        if !(0xdc00..=0xdfff).contains(&lo) {
+                            return Err("invalid JSON: lone leading surrogate in hex escape".into());
+                        }
+                        i += 6;
+                        let cp = 0x1_0000 + ((hi - 0xd800) << 10) + (lo - 0xdc00);
+                        char::from_u32(cp).expect("a surrogate pair is a valid code point")
+                    }
+                    0xdc00..=0xdfff => {
+                        return Err("invalid JSON: lone trailing surrogate in hex escape".into())
+                    }
+                    cp => char::from_u32(cp).expect("not a surrogate"),
+                }
+            }
+            _ => return Err(format!("invalid JSON: invalid escape \\{}", e as char)),
+        };
+        out.push(c);
+    }
+    out.push_str(&raw[i..]);
+    Ok(())
+}
+
+/// The four hex digits of a `\u` escape at `b[i..]`.
+fn hex4(b: &[u8], i: usize) -> Result<u32, String> {
+    b.get(i..i + 4)
+        .and_then(|h| std::str::from_utf8(h).ok())
+        .and_then(|h| u32::from_str_radix(h, 16).ok())
+        .ok_or_else(|| "invalid JSON: invalid \\u escape".to_string())
 }
 
 struct ValVisitor;
@@ -546,30 +645,43 @@ mod tests {
     fn extracts_fields_and_borrows() {
         let f = Fields::default();
         let line = br#"{"id": 7, "meta": {"x": [1, {"y": 2}]}, "text": "plain", "source": "web"}"#;
-        let d = parse_line(line, &f).unwrap();
+        let mut buf = String::new();
+        let d = parse_line(line, &f, &mut buf).unwrap();
         assert!(matches!(d.text, Cow::Borrowed("plain")));
         assert_eq!(d.id.as_deref(), Some("7"));
         assert_eq!(d.source.as_deref(), Some("web"));
-        let d = parse_line(br#"{"text": "a\nb \u00e9"}"#, &f).unwrap();
+        let d = parse_line(br#"{"text": "a\nb \u00e9"}"#, &f, &mut buf).unwrap();
         assert_eq!(d.text, "a\nb é");
         assert_eq!(d.id, None);
+        // Escaped ids and sources are decoded too; numbers become their text.
+        let line = br#"{"text": "\"q\" \ud83d\ude00", "id": "a\/b", "source": "w\u0065b"}"#;
+        let d = parse_line(line, &f, &mut buf).unwrap();
+        assert_eq!(d.text, "\"q\" \u{1f600}");
+        assert_eq!(d.id.as_deref(), Some("a/b"));
+        assert_eq!(d.source.as_deref(), Some("web"));
     }
 
     #[test]
     fn dotted_paths() {
         let f = fields("doc.body", "metadata.url");
         let line = br#"{"doc": {"body": "hi"}, "metadata": {"url": "https://x"}}"#;
-        let d = parse_line(line, &f).unwrap();
+        let mut buf = String::new();
+        let d = parse_line(line, &f, &mut buf).unwrap();
         assert_eq!(d.text, "hi");
         assert_eq!(d.id.as_deref(), Some("https://x"));
-        let d = parse_line(br#"{"doc": {"body": "hi"}, "metadata": "flat"}"#, &f).unwrap();
+        let d = parse_line(
+            br#"{"doc": {"body": "hi"}, "metadata": "flat"}"#,
+            &f,
+            &mut buf,
+        )
+        .unwrap();
         assert_eq!(d.id, None);
     }
 
     #[test]
     fn bad_records() {
         let f = Fields::default();
-        let kind = |l: &[u8]| parse_line(l, &f).unwrap_err().0;
+        let kind = |l: &[u8]| parse_line(l, &f, &mut String::new()).unwrap_err().0;
         assert_eq!(kind(b"[1, 2]"), ErrorKind::NotAnObject);
         assert_eq!(kind(b"42"), ErrorKind::NotAnObject);
         assert_eq!(kind(b"\"str\""), ErrorKind::NotAnObject);
@@ -580,6 +692,38 @@ mod tests {
         assert_eq!(kind(b"{\"text\": 3}"), ErrorKind::TextNotString);
         assert_eq!(kind(b"{\"text\": [\"a\"]}"), ErrorKind::TextNotString);
         assert_eq!(kind(b"{\"text\": \"\xff\xfe\"}"), ErrorKind::InvalidJson);
+        // Escapes that serde_json's skipping accepts but that decode to no character.
+        assert_eq!(kind(br#"{"text": "a \ud800 b"}"#), ErrorKind::InvalidJson);
+        assert_eq!(kind(br#"{"text": "a \udc00"}"#), ErrorKind::InvalidJson);
+        assert_eq!(kind(br#"{"text": "\ud800\u0041"}"#), ErrorKind::InvalidJson);
+        assert_eq!(
+            kind(br#"{"text": "ok", "id": "\ud800"}"#),
+            ErrorKind::InvalidJson
+        );
+        assert_eq!(kind(br#"{"text": "\x"}"#), ErrorKind::InvalidJson);
+    }
+
+    proptest::proptest! {
+        /// The text decoded from a line agrees with serde_json's own decoding of it.
+        #[test]
+        fn decodes_strings_as_serde_json_does(
+            s in "[a-z \"\\\n\t/\u{0}-\u{1f}\u{e9}\u{2019}\u{1f600}\u{ffff}]{0,40}|\\PC{0,30}",
+        ) {
+            let line = serde_json::json!({ "text": s }).to_string();
+            // serde_json writes non-ASCII as is; write some of it as \u escapes too.
+            let ascii: String = line
+                .chars()
+                .map(|c| if c.is_ascii() { c.to_string() } else {
+                    let mut units = [0u16; 2];
+                    c.encode_utf16(&mut units).iter().map(|u| format!("\\u{u:04x}")).collect()
+                })
+                .collect();
+            for l in [&line, &ascii] {
+                let mut buf = String::from("stale");
+                let d = parse_line(l.as_bytes(), &Fields::default(), &mut buf).unwrap();
+                proptest::prop_assert_eq!(d.text.as_ref(), s.as_str());
+            }
+        }
     }
 
     #[test]

@@ -1721,7 +1721,8 @@ mod properties {
     fn invalid_utf8_in_a_skipped_field_does_not_cost_the_document() {
         let line =
             b"{\"md\": 7, \"text\": \"esc \\u00e9\", \"metadata\": {\"url\": \"ht\xf4ps://x\"}}";
-        let doc = parse_line(line, &Fields::default()).unwrap();
+        let mut buf = String::new();
+        let doc = parse_line(line, &Fields::default(), &mut buf).unwrap();
         assert_eq!(doc.text, "esc \u{e9}");
         let by_url = Fields::new(
             FieldPath::parse("text").unwrap(),
@@ -1729,7 +1730,7 @@ mod properties {
             FieldPath::parse("source").unwrap(),
         );
         assert_eq!(
-            parse_line(line, &by_url).unwrap_err().0,
+            parse_line(line, &by_url, &mut String::new()).unwrap_err().0,
             ErrorKind::InvalidJson
         );
     }
@@ -1740,13 +1741,13 @@ mod properties {
         #[test]
         fn parse_line_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
             let fields = Fields::default();
-            let _ = parse_line(&bytes, &fields);
+            let _ = parse_line(&bytes, &fields, &mut String::new());
             let dotted = Fields::new(
                 FieldPath::parse("doc.body").unwrap(),
                 FieldPath::parse("meta.id").unwrap(),
                 FieldPath::parse("doc").unwrap(),
             );
-            let _ = parse_line(&bytes, &dotted);
+            let _ = parse_line(&bytes, &dotted, &mut String::new());
         }
 
         #[test]
@@ -1756,7 +1757,8 @@ mod properties {
                 v["id"] = id.clone().into();
             }
             let line = v.to_string();
-            let doc = parse_line(line.as_bytes(), &Fields::default()).unwrap();
+            let mut buf = String::new();
+            let doc = parse_line(line.as_bytes(), &Fields::default(), &mut buf).unwrap();
             prop_assert_eq!(doc.text.as_ref(), text.as_str());
             prop_assert_eq!(doc.id.as_deref(), id.as_deref());
         }
