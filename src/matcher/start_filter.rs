@@ -99,6 +99,97 @@ impl StartFilter {
     }
 }
 
+/// The second question, asked only where [`StartFilter`] admitted a word start: could a
+/// literal start here, judging by up to its first eight bytes?
+///
+/// Four bytes admit every word start that begins a common word some literal begins with
+/// ("the ", "with", "this"), about one in six on English text, and nearly every such walk
+/// dies a few bytes later. Eight bytes tell those apart: on a sample of the benchmark
+/// corpus only one word start in eighty passes both filters with the stand-in phrases, so
+/// most trie walks, and the cache misses they cost, are never started. Exact in the same
+/// way as [`StartFilter`]: a literal shorter than eight bytes is keyed by all of it, and
+/// each such length present is probed.
+#[derive(Debug)]
+pub(super) struct LongFilter {
+    bits: Box<[u64]>,
+    /// Bit `l` set when some literal is `l` bytes long, for `l` in 1..=7.
+    short_lens: u8,
+}
+
+/// The first `len` (1..=8) bytes of a text, little endian, as a hash key that also says how
+/// many bytes it covers.
+#[inline(always)]
+fn slot8(key: u64, len: u32) -> u32 {
+    let x = (key ^ u64::from(len).wrapping_mul(0xA076_1D64_78BD_642F))
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    (x >> (64 - BITS)) as u32
+}
+
+#[inline(always)]
+fn mask8(len: u32) -> u64 {
+    if len >= 8 {
+        u64::MAX
+    } else {
+        (1u64 << (8 * len)) - 1
+    }
+}
+
+impl LongFilter {
+    /// The filter of `literals` (none of them empty).
+    pub(super) fn new<S: AsRef<[u8]>>(literals: &[S]) -> LongFilter {
+        let mut f = LongFilter {
+            bits: vec![0u64; 1 << (BITS - 6)].into_boxed_slice(),
+            short_lens: 0,
+        };
+        for l in literals {
+            let l = l.as_ref();
+            let len = l.len().min(8);
+            if len == 0 {
+                continue;
+            }
+            let mut b = [0u8; 8];
+            b[..len].copy_from_slice(&l[..len]);
+            if len < 8 {
+                f.short_lens |= 1 << len;
+            }
+            let s = slot8(u64::from_le_bytes(b), len as u32);
+            f.bits[(s >> 6) as usize] |= 1 << (s & 63);
+        }
+        f
+    }
+
+    #[inline(always)]
+    fn has(&self, key: u64, len: u32) -> bool {
+        let s = slot8(key & mask8(len), len);
+        self.bits[(s >> 6) as usize] & (1 << (s & 63)) != 0
+    }
+
+    /// `false` when no literal can begin at the start of `hay`.
+    #[inline]
+    pub(super) fn may_start(&self, hay: &[u8]) -> bool {
+        let (key, avail) = match hay.get(..8) {
+            Some(b) => (u64::from_le_bytes(b.try_into().expect("eight bytes")), 8),
+            None => {
+                let mut b = [0u8; 8];
+                b[..hay.len()].copy_from_slice(hay);
+                (u64::from_le_bytes(b), hay.len() as u32)
+            }
+        };
+        if avail == 8 && self.has(key, 8) {
+            return true;
+        }
+        let mut lens = self.short_lens;
+        while lens != 0 {
+            let len = lens.trailing_zeros();
+            if len <= avail && self.has(key, len) {
+                return true;
+            }
+            lens &= lens - 1;
+        }
+        false
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -126,5 +217,43 @@ mod tests {
             .count();
         // Hash collisions may admit one now and then; a filter admitting most is broken.
         assert!(rejected >= 6, "{rejected}");
+    }
+
+    #[test]
+    fn long_filter_admits_every_literal_start_and_rejects_shared_four_byte_prefixes() {
+        let lits = [
+            "the ai",
+            "the model",
+            "x",
+            "shutdown",
+            "threaten",
+            "abcdefgh",
+        ];
+        let f = LongFilter::new(&lits);
+        for hay in [
+            "the ai said",
+            "the ai",
+            "the models",
+            "x",
+            "xylophone",
+            "shutdown now",
+            "threatened",
+            "abcdefghij",
+        ] {
+            assert!(f.may_start(hay.as_bytes()), "{hay:?}");
+        }
+        // Four bytes shared with a literal, eight not: what the first filter cannot tell.
+        let rejected = [
+            "the cat sat",
+            "the modal",
+            "shutter",
+            "thread",
+            "abcdefgz",
+            "the",
+        ]
+        .iter()
+        .filter(|h| !f.may_start(h.as_bytes()))
+        .count();
+        assert!(rejected >= 5, "{rejected}");
     }
 }
