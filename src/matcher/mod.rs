@@ -26,7 +26,7 @@ use regex::bytes::{Regex, RegexBuilder};
 pub use normalize::{normalize_str, Normalized};
 
 use crate::lexicon::{EntryRule, LexiconSet};
-use start_filter::{LongFilter, StartFilter};
+use start_filter::StartFilter;
 use trie::Trie;
 
 /// One hit of one entry, in normalized-text byte offsets.
@@ -67,8 +67,6 @@ pub struct Matcher {
     word_start: Option<Trie>,
     /// Which word starts can begin a literal of `word_start` at all.
     start_filter: StartFilter,
-    /// The same question on up to eight bytes, asked where `start_filter` said yes.
-    long_filter: LongFilter,
     /// Literal index of each literal of `word_start`.
     word_start_ids: Vec<u32>,
     /// Literals that start with anything else, searched everywhere.
@@ -191,7 +189,6 @@ impl Matcher {
             }
         }
         let start_filter = StartFilter::new(&word_texts);
-        let long_filter = LongFilter::new(&word_texts);
         let word_start = if word_texts.is_empty() {
             None
         } else {
@@ -217,7 +214,6 @@ impl Matcher {
         Ok(Matcher {
             word_start,
             start_filter,
-            long_filter,
             word_start_ids,
             anywhere,
             anywhere_ids,
@@ -280,11 +276,7 @@ impl Matcher {
         scratch: &mut MatchScratch,
         hits: &mut Vec<Hit>,
     ) {
-        let hay = &norm.as_bytes()[i..];
-        if !self.long_filter.may_start(hay) {
-            return;
-        }
-        trie.walk(hay, |len, lit| {
+        trie.walk(&norm.as_bytes()[i..], |len, lit| {
             let lit = self.word_start_ids[lit as usize];
             self.literal_hit(norm, lit, i, i + len, scratch, hits);
         });
