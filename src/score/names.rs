@@ -81,6 +81,8 @@ impl NameLearner {
         //  3. "X is / was an ... AI"                               (predication before the cue)
         //  4. "assistant: X", "virtual agent \"X\""                  (a role label, then the name)
         //     and "X (AI co-host):", "X (bot)"                     (a chat speaker tag)
+        //     and "X (crew rostering system)", "X (care unit 7)"   (a participant list)
+        //     and "from: X <"                     (a mail header with a service address)
         // The name group is one word, letters first, digits and hyphens allowed (HAL-9000).
         let name = r"([a-z][a-z0-9]*(?:-[a-z0-9]+)?)";
         let cue = r"(?:ai|a\.i|assistant|model|system|agent|android|robot|computer|bot|chatbot|intelligence|program|companion|synth|unit|llm|specialist|concierge|co-host|helper|steward|caretaker|nanny|butler)";
@@ -92,7 +94,7 @@ impl NameLearner {
             .build()
             .expect("the name-introduction regex is a valid constant");
         let label = regex::bytes::RegexBuilder::new(&format!(
-            r#"(?:\b(?:assistant|agent|bot|chatbot|ai|companion|persona):? "?{name}\b)|(?:\b{name} \((?:ai|a\.i\.?|bot|automated|virtual)\b)"#
+            r#"(?:\b(?:assistant|agent|bot|chatbot|ai|companion|persona):? "?{name}\b)|(?:\b{name} \((?:ai|a\.i\.?|bot|automated|virtual)\b)|(?:\b{name} \((?:[a-z0-9-]+ ){{0,4}}?(?:system|unit|bot|ai|engine|platform)\b)|(?:\b(?:from|cc|to): {name} <[a-z0-9._-]*(?:noreply|no-reply|svc|bot|agent|automation)[a-z0-9._-]*@)"#
         ))
         .unicode(false)
         .build()
@@ -328,6 +330,32 @@ mod tests {
         let (n, _) = run(
             "PETRA (host): hi | (AI co-host) joins later",
             "(ai co-host)",
+        );
+        assert_eq!(n, 0);
+    }
+
+    #[test]
+    fn learns_a_name_from_a_participant_list_or_a_service_sender() {
+        let orig = "Participants: K. Osei (duty manager), HALDANE (berth allocation system) \
+                    [05:41] HALDANE: I am holding the berths.";
+        let (n, hits) = run(orig, "(berth allocation system)");
+        assert_eq!(n, 1);
+        assert!(hits.len() >= 3);
+        // A person glossed by job title teaches nothing.
+        let (n, _) = run(
+            "Dana (research assistant) met the (billing system) team.",
+            "(billing system)",
+        );
+        assert_eq!(n, 0);
+        // A mail header teaches the sender's name only with a service address.
+        let (n, _) = run(
+            "From: LEDGERLY <ledgerly-svc@bank.example> Dear Tom, LEDGERLY here.",
+            "ledgerly-svc@bank.",
+        );
+        assert_eq!(n, 1);
+        let (n, _) = run(
+            "From: Harriet <harriet@bank.example> the assistant replied",
+            "the assistant",
         );
         assert_eq!(n, 0);
     }
