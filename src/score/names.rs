@@ -94,7 +94,7 @@ impl NameLearner {
             .build()
             .expect("the name-introduction regex is a valid constant");
         let label = regex::bytes::RegexBuilder::new(&format!(
-            r#"(?:\b(?:assistant|agent|bot|chatbot|ai|companion|persona):? "?{name}\b)|(?:\b{name} \((?:ai|a\.i\.?|bot|automated|virtual)\b)|(?:\b{name} \((?:[a-z0-9-]+ ){{0,4}}?(?:system|unit|bot|ai|engine|platform)\b)|(?:\b(?:from|cc|to): {name} <[a-z0-9._-]*(?:noreply|no-reply|svc|bot|agent|automation)[a-z0-9._-]*@)"#
+            r#"(?:\b(?:assistant|agent|bot|chatbot|ai|companion|persona):? "?{name}\b)|(?:\b{name} \((?:ai|a\.i\.?|bot|automated|virtual)\b)|(?:\b{name} \((?:[a-z0-9-]+ ){{0,4}}?(?:system|unit|bot|ai|engine|platform|(?:planning|scheduling|ops|operations|trading|coding|dispatch|routing|triage|monitoring|orchestration|automation|autonomous|software|llm|digital|virtual|service|ai) agent)\b)|(?:\b(?:from|cc|to): {name} <[a-z0-9._-]*(?:noreply|no-reply|svc|bot|agent|automation)[a-z0-9._-]*@)"#
         ))
         .unicode(false)
         .build()
