@@ -87,7 +87,7 @@ impl NameLearner {
         let name = r"([a-z][a-z0-9]*(?:-[a-z0-9]+)?)";
         let cue = r"(?:ai|a\.i|assistant|model|system|agent|android|robot|computer|bot|chatbot|intelligence|program|companion|synth|unit|llm|specialist|concierge|co-host|helper|steward|caretaker|nanny|butler)";
         let pattern = format!(
-            r#"(?:\b(?:called|named|known as|codenamed|code-named|dubbed|nicknamed|designated|calls itself|call it|call her|call him|name is|named it|labeled|labelled|titled) "?{name}\b)|(?:\b{name}, (?:an?|the|our|their|its|his|her|my|your|[a-z]+'s) (?:[a-z0-9'-]+ ){{0,3}}{cue}s?\b)|(?:\b{name} (?:is|was) (?:an?|the|our|their) (?:[a-z0-9-]+ ){{0,3}}{cue}\b)"#
+            r#"(?:\b(?:called|named|known as|codenamed|code-named|dubbed|nicknamed|designated|calls itself|call it|call her|call him|name is|named it|labeled|labelled|titled) "?{name}\b)|(?:\b{name}, (?:an?|the|our|their|its|his|her|my|your|[a-z]+'s) (?:[a-z0-9'-]+ ){{0,3}}{cue}s?\b)|(?:\b{name} (?:is|was) (?:an?|the|our|their) (?:[a-z0-9-]+ ){{0,3}}{cue}\b)|(?:\b{name} (?:is|was|will be|would be|gets|is being|is to be|is scheduled to be|is due to be|is set to be|will then be) (?:formally |permanently |quietly |finally )?(?:decommissioned|deactivated|switched off|shut down|wiped|reflashed|reformatted|reimaged|sunset|sunsetted|purged|recalled|powered down)\b)"#
         );
         let intro = regex::bytes::RegexBuilder::new(&pattern)
             .unicode(false)
