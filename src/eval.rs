@@ -67,6 +67,15 @@ pub fn read_labeled(text: &str) -> Result<Vec<Labeled>, String> {
     Ok(out)
 }
 
+/// The documents of one labeled file, under the name reports give it.
+#[derive(Debug, Clone)]
+pub struct LabeledSet {
+    /// Name shown in reports (the file name).
+    pub name: String,
+    /// Its documents.
+    pub docs: Vec<Labeled>,
+}
+
 /// Precision, recall, F1 and the counts behind them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
 pub struct Prf {
@@ -145,6 +154,8 @@ pub struct RuleEval {
 /// A misclassified document.
 #[derive(Debug, Clone, Serialize)]
 pub struct Miss {
+    /// The set (file) it comes from.
+    pub set: String,
     /// Id.
     pub id: String,
     /// Document score.
@@ -168,9 +179,31 @@ pub struct ThresholdRow {
     pub counter_flag_rate: f64,
 }
 
-/// Everything `eval` measures.
+/// The headline figures of one labeled set, at the report's threshold.
+#[derive(Debug, Clone, Serialize)]
+pub struct SetSummary {
+    /// Name (the file name).
+    pub name: String,
+    /// Documents.
+    pub documents: u64,
+    /// Positives.
+    pub positives: u64,
+    /// Document-level figures.
+    pub overall: Prf,
+    /// Counter-trope documents.
+    pub counter_docs: u64,
+    /// Share of them flagged.
+    pub counter_flag_rate: f64,
+    /// `counter_score >= threshold` as a detector of counter-trope documents.
+    pub counter_score: Prf,
+}
+
+/// Everything `eval` measures. With several sets, every figure except `sets` is over
+/// their documents pooled.
 #[derive(Debug, Clone, Serialize)]
 pub struct EvalReport {
+    /// One summary per labeled set, in the order given.
+    pub sets: Vec<SetSummary>,
     /// Documents.
     pub documents: u64,
     /// Positives.
@@ -204,11 +237,58 @@ struct Scored {
     spans: Vec<(String, String, f64, String)>,
 }
 
-/// Scans `docs` with `engine` and measures.
-pub fn evaluate(engine: &Engine, docs: &[Labeled]) -> EvalReport {
+/// Document-level figures of `docs` (scored as `scored`) at threshold `t`.
+fn prf_at(docs: &[&Labeled], scored: &[Scored], t: f64) -> Prf {
+    let (mut tp, mut fp, mut fn_) = (0, 0, 0);
+    for (d, s) in docs.iter().zip(scored) {
+        match (d.positive(), s.score >= t) {
+            (true, true) => tp += 1,
+            (false, true) => fp += 1,
+            (true, false) => fn_ += 1,
+            _ => {}
+        }
+    }
+    Prf::new(tp, fp, fn_)
+}
+
+/// Share of the counter-trope documents among `docs` flagged at threshold `t`.
+fn counter_rate_at(docs: &[&Labeled], scored: &[Scored], t: f64) -> f64 {
+    let counter_docs = docs.iter().filter(|d| d.counter()).count();
+    if counter_docs == 0 {
+        return 0.0;
+    }
+    docs.iter()
+        .zip(scored)
+        .filter(|(d, s)| d.counter() && s.score >= t)
+        .count() as f64
+        / counter_docs as f64
+}
+
+/// `counter_score >= t` as a detector of the counter-trope documents among `docs`.
+fn counter_prf(docs: &[&Labeled], scored: &[Scored], t: f64) -> Prf {
+    let (mut tp, mut fp, mut fn_) = (0, 0, 0);
+    for (d, s) in docs.iter().zip(scored) {
+        match (d.counter(), s.counter >= t) {
+            (true, true) => tp += 1,
+            (false, true) => fp += 1,
+            (true, false) => fn_ += 1,
+            _ => {}
+        }
+    }
+    Prf::new(tp, fp, fn_)
+}
+
+/// Scans every set's documents with `engine` and measures: one summary per set, and the
+/// full report over all documents pooled (a single set is its own pool).
+pub fn evaluate(engine: &Engine, sets: &[LabeledSet]) -> EvalReport {
     let threshold = engine.scorer().threshold();
     let set = engine.lexicons();
     let mut scanner = engine.scanner();
+    let docs: Vec<&Labeled> = sets.iter().flat_map(|s| &s.docs).collect();
+    let set_of: Vec<&str> = sets
+        .iter()
+        .flat_map(|s| std::iter::repeat(s.name.as_str()).take(s.docs.len()))
+        .collect();
     let scored: Vec<Scored> = docs
         .iter()
         .map(|d| {
@@ -235,29 +315,25 @@ pub fn evaluate(engine: &Engine, docs: &[Labeled]) -> EvalReport {
             }
         })
         .collect();
-    let prf_at = |t: f64| {
-        let (mut tp, mut fp, mut fn_) = (0, 0, 0);
-        for (d, s) in docs.iter().zip(&scored) {
-            match (d.positive(), s.score >= t) {
-                (true, true) => tp += 1,
-                (false, true) => fp += 1,
-                (true, false) => fn_ += 1,
-                _ => {}
-            }
-        }
-        Prf::new(tp, fp, fn_)
-    };
     let counter_docs = docs.iter().filter(|d| d.counter()).count() as u64;
-    let counter_rate_at = |t: f64| {
-        if counter_docs == 0 {
-            return 0.0;
-        }
-        docs.iter()
-            .zip(&scored)
-            .filter(|(d, s)| d.counter() && s.score >= t)
-            .count() as f64
-            / counter_docs as f64
-    };
+    let mut start = 0;
+    let summaries = sets
+        .iter()
+        .map(|one| {
+            let range = start..start + one.docs.len();
+            start = range.end;
+            let (d, sc) = (&docs[range.clone()], &scored[range]);
+            SetSummary {
+                name: one.name.clone(),
+                documents: d.len() as u64,
+                positives: d.iter().filter(|x| x.positive()).count() as u64,
+                overall: prf_at(d, sc, threshold),
+                counter_docs: d.iter().filter(|x| x.counter()).count() as u64,
+                counter_flag_rate: counter_rate_at(d, sc, threshold),
+                counter_score: counter_prf(d, sc, threshold),
+            }
+        })
+        .collect();
     let categories = set
         .categories()
         .iter()
@@ -288,18 +364,7 @@ pub fn evaluate(engine: &Engine, docs: &[Labeled]) -> EvalReport {
             }
         })
         .collect();
-    let counter_score = {
-        let (mut tp, mut fp, mut fn_) = (0, 0, 0);
-        for (d, s) in docs.iter().zip(&scored) {
-            match (d.counter(), s.counter >= threshold) {
-                (true, true) => tp += 1,
-                (false, true) => fp += 1,
-                (true, false) => fn_ += 1,
-                _ => {}
-            }
-        }
-        Prf::new(tp, fp, fn_)
-    };
+    let counter_score = counter_prf(&docs, &scored, threshold);
     let mut rules: BTreeMap<String, (String, u64, u64, u64)> = BTreeMap::new();
     for (d, s) in docs.iter().zip(&scored) {
         let mut seen: Vec<&str> = Vec::new();
@@ -329,7 +394,8 @@ pub fn evaluate(engine: &Engine, docs: &[Labeled]) -> EvalReport {
         })
         .collect();
     rules.sort_by(|a, b| b.docs.cmp(&a.docs).then_with(|| a.rule.cmp(&b.rule)));
-    let miss = |d: &Labeled, s: &Scored| Miss {
+    let miss = |set: &str, d: &Labeled, s: &Scored| Miss {
+        set: set.to_string(),
         id: d.id.clone(),
         score: s.score,
         categories: d.categories.clone(),
@@ -341,35 +407,40 @@ pub fn evaluate(engine: &Engine, docs: &[Labeled]) -> EvalReport {
             .map(|(r, _, p, t)| format!("{r} {p:.2} {t:?}"))
             .collect(),
     };
-    let mut false_positives: Vec<Miss> = docs
-        .iter()
-        .zip(&scored)
-        .filter(|(d, s)| !d.positive() && s.score >= threshold)
-        .map(|(d, s)| miss(d, s))
-        .collect();
-    let mut false_negatives: Vec<Miss> = docs
-        .iter()
-        .zip(&scored)
-        .filter(|(d, s)| d.positive() && s.score < threshold)
-        .map(|(d, s)| miss(d, s))
-        .collect();
-    false_positives.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
-    false_negatives.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
+    let misses = |wanted: &dyn Fn(&Labeled, &Scored) -> bool| {
+        let mut list: Vec<Miss> = docs
+            .iter()
+            .zip(&scored)
+            .zip(&set_of)
+            .filter(|((d, s), _)| wanted(d, s))
+            .map(|((d, s), set)| miss(set, d, s))
+            .collect();
+        list.sort_by(|a, b| {
+            b.score
+                .total_cmp(&a.score)
+                .then_with(|| a.set.cmp(&b.set))
+                .then_with(|| a.id.cmp(&b.id))
+        });
+        list
+    };
+    let false_positives = misses(&|d, s| !d.positive() && s.score >= threshold);
+    let false_negatives = misses(&|d, s| d.positive() && s.score < threshold);
     EvalReport {
+        sets: summaries,
         documents: docs.len() as u64,
         positives: docs.iter().filter(|d| d.positive()).count() as u64,
         threshold,
-        overall: prf_at(threshold),
+        overall: prf_at(&docs, &scored, threshold),
         categories,
         counter_docs,
-        counter_flag_rate: counter_rate_at(threshold),
+        counter_flag_rate: counter_rate_at(&docs, &scored, threshold),
         counter_score,
         thresholds: [0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8]
             .iter()
             .map(|&t| ThresholdRow {
                 threshold: t,
-                prf: prf_at(t),
-                counter_flag_rate: counter_rate_at(t),
+                prf: prf_at(&docs, &scored, t),
+                counter_flag_rate: counter_rate_at(&docs, &scored, t),
             })
             .collect(),
         rules,
@@ -387,11 +458,79 @@ pub fn render(r: &EvalReport) -> String {
             x.precision, x.recall, x.f1, x.tp, x.fp, x.fn_
         )
     };
-    let _ = writeln!(
-        o,
-        "{} documents, {} positive; threshold {}",
-        r.documents, r.positives, r.threshold
-    );
+    let pooled = r.sets.len() > 1;
+    if pooled {
+        let _ = writeln!(
+            o,
+            "{} documents in {} sets, {} positive; threshold {}",
+            r.documents,
+            r.sets.len(),
+            r.positives,
+            r.threshold
+        );
+        let width = r
+            .sets
+            .iter()
+            .map(|s| s.name.len())
+            .max()
+            .unwrap_or(0)
+            .max(6);
+        let _ = writeln!(
+            o,
+            "\nper set{:w$}   docs   pos      P      R     F1   counter flagged   counter_score P / R",
+            "",
+            w = width.saturating_sub(5)
+        );
+        let row = |o: &mut String,
+                   name: &str,
+                   docs: u64,
+                   pos: u64,
+                   x: &Prf,
+                   cd: u64,
+                   cr: f64,
+                   cs: &Prf| {
+            let flagged = (cr * cd as f64).round() as u64;
+            let _ = writeln!(
+                o,
+                "  {name:<width$} {docs:>6} {pos:>5}  {:.3}  {:.3}  {:.3}   {:>5.1}% ({flagged}/{cd})   {:.3} / {:.3}",
+                x.precision,
+                x.recall,
+                x.f1,
+                cr * 100.0,
+                cs.precision,
+                cs.recall,
+            );
+        };
+        for s in &r.sets {
+            row(
+                &mut o,
+                &s.name,
+                s.documents,
+                s.positives,
+                &s.overall,
+                s.counter_docs,
+                s.counter_flag_rate,
+                &s.counter_score,
+            );
+        }
+        row(
+            &mut o,
+            "pooled",
+            r.documents,
+            r.positives,
+            &r.overall,
+            r.counter_docs,
+            r.counter_flag_rate,
+            &r.counter_score,
+        );
+        let _ = writeln!(o, "\nall sets pooled:");
+    } else {
+        let _ = writeln!(
+            o,
+            "{} documents, {} positive; threshold {}",
+            r.documents, r.positives, r.threshold
+        );
+    }
     let _ = writeln!(o, "\noverall (document flagged)  {}", p(&r.overall));
     let _ = writeln!(
         o,
@@ -443,10 +582,15 @@ pub fn render(r: &EvalReport) -> String {
     ] {
         let _ = writeln!(o, "\n{title}: {}", list.len());
         for m in list {
+            let id = if pooled {
+                format!("{}:{}", m.set, m.id)
+            } else {
+                m.id.clone()
+            };
             let _ = writeln!(
                 o,
                 "  {} score {:.3} {:?} {}",
-                m.id,
+                id,
                 m.score,
                 m.categories,
                 m.note.as_deref().unwrap_or("")
