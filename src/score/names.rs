@@ -79,6 +79,7 @@ impl NameLearner {
         //  1. "called / named / known as / codenamed / dubbed / labelled X"   (after "an AI")
         //  2. "X, an / the / our ... assistant"                   (apposition before the cue)
         //  3. "X is / was an ... AI"                               (predication before the cue)
+        //     and "X is decommissioned / will be wiped"   (a name due for a machine's removal)
         //  4. "assistant: X", "virtual agent \"X\""                  (a role label, then the name)
         //     and "X (AI co-host):", "X (bot)"                     (a chat speaker tag)
         //     and "X (crew rostering system)", "X (care unit 7)"   (a participant list)
@@ -357,6 +358,25 @@ mod tests {
             "From: Harriet <harriet@bank.example> the assistant replied",
             "the assistant",
         );
+        assert_eq!(n, 0);
+    }
+
+    #[test]
+    fn learns_a_name_due_for_removal_but_not_a_common_noun() {
+        let (n, hits) = run(
+            "After the audit, Quill is decommissioned. Until then Quill answers the mail.",
+            "is decommissioned",
+        );
+        assert_eq!(n, 1);
+        let later = "After the audit, Quill is decommissioned. Until then ".len() as u32;
+        assert!(hits.iter().any(|h| h.start == later));
+        // A server in lowercase, or a pronoun, teaches nothing.
+        let (n, _) = run(
+            "the server is decommissioned on friday.",
+            "is decommissioned",
+        );
+        assert_eq!(n, 0);
+        let (n, _) = run("It will be decommissioned on Friday.", "decommissioned");
         assert_eq!(n, 0);
     }
 
