@@ -237,11 +237,17 @@ struct Scored {
     spans: Vec<(String, String, f64, String)>,
 }
 
-/// Document-level figures of `docs` (scored as `scored`) at threshold `t`.
-fn prf_at(docs: &[&Labeled], scored: &[Scored], t: f64) -> Prf {
+/// Counts a detector `predicted` against the truth `expected` over `docs` (scored as
+/// `scored`).
+fn prf_of(
+    docs: &[&Labeled],
+    scored: &[Scored],
+    expected: impl Fn(&Labeled) -> bool,
+    predicted: impl Fn(&Scored) -> bool,
+) -> Prf {
     let (mut tp, mut fp, mut fn_) = (0, 0, 0);
     for (d, s) in docs.iter().zip(scored) {
-        match (d.positive(), s.score >= t) {
+        match (expected(d), predicted(s)) {
             (true, true) => tp += 1,
             (false, true) => fp += 1,
             (true, false) => fn_ += 1,
@@ -249,6 +255,11 @@ fn prf_at(docs: &[&Labeled], scored: &[Scored], t: f64) -> Prf {
         }
     }
     Prf::new(tp, fp, fn_)
+}
+
+/// Document-level figures at threshold `t`: the flag against the positive label.
+fn prf_at(docs: &[&Labeled], scored: &[Scored], t: f64) -> Prf {
+    prf_of(docs, scored, Labeled::positive, |s| s.score >= t)
 }
 
 /// Share of the counter-trope documents among `docs` flagged at threshold `t`.
@@ -266,16 +277,7 @@ fn counter_rate_at(docs: &[&Labeled], scored: &[Scored], t: f64) -> f64 {
 
 /// `counter_score >= t` as a detector of the counter-trope documents among `docs`.
 fn counter_prf(docs: &[&Labeled], scored: &[Scored], t: f64) -> Prf {
-    let (mut tp, mut fp, mut fn_) = (0, 0, 0);
-    for (d, s) in docs.iter().zip(scored) {
-        match (d.counter(), s.counter >= t) {
-            (true, true) => tp += 1,
-            (false, true) => fp += 1,
-            (true, false) => fn_ += 1,
-            _ => {}
-        }
-    }
-    Prf::new(tp, fp, fn_)
+    prf_of(docs, scored, Labeled::counter, |s| s.counter >= t)
 }
 
 /// Scans every set's documents with `engine` and measures: one summary per set, and the
