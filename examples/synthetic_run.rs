@@ -78,6 +78,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         version: env!("CARGO_PKG_VERSION").to_string(),
         lexicon_digest: "synthetic".to_string(),
         threshold: 0.5,
+        model: "none".to_string(),
         categories: CATEGORIES.iter().map(|c| c.to_string()).collect(),
     });
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
@@ -142,6 +143,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 n_spans: n as u32,
                 categories: cats,
                 counter_score: counter,
+                model_score: None,
                 source: (si % 2 == 0).then(|| SOURCES[si % SOURCES.len()].to_string()),
             };
             flagged += u64::from(doc.flagged);

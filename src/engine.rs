@@ -6,7 +6,10 @@
 
 use crate::lexicon::{EntryRule, LexiconSet};
 use crate::matcher::{CompileError, Hit, MatchScratch, Matcher, Normalized};
-use crate::score::{DocScore, NameLearner, NameScratch, ScoreScratch, ScoredSpan, Scorer, COUNTER};
+use crate::score::{
+    DocModel, DocScore, ModelScratch, NameLearner, NameScratch, ScoreScratch, ScoredSpan, Scorer,
+    COUNTER,
+};
 
 /// Default flag threshold on the document score.
 pub const DEFAULT_THRESHOLD: f64 = 0.5;
@@ -19,6 +22,7 @@ pub struct Engine {
     matcher: Matcher,
     scorer: Scorer,
     names: NameLearner,
+    model: Option<DocModel>,
 }
 
 impl Engine {
@@ -39,7 +43,20 @@ impl Engine {
             matcher,
             scorer,
             names,
+            model: None,
         })
+    }
+
+    /// The same engine with a document model as the second opinion on documents the
+    /// lexicons found something in (`None`: lexicons alone).
+    pub fn with_model(mut self, model: Option<DocModel>) -> Engine {
+        self.model = model;
+        self
+    }
+
+    /// The document model, if any.
+    pub fn model(&self) -> Option<&DocModel> {
+        self.model.as_ref()
     }
 
     /// The lexicons.
@@ -60,6 +77,7 @@ impl Engine {
             match_scratch: MatchScratch::default(),
             score_scratch: ScoreScratch::default(),
             name_scratch: NameScratch::default(),
+            model_scratch: ModelScratch::default(),
             hits: Vec::new(),
             spans: Vec::new(),
         }
@@ -121,6 +139,7 @@ pub struct Scanner<'e> {
     match_scratch: MatchScratch,
     score_scratch: ScoreScratch,
     name_scratch: NameScratch,
+    model_scratch: ModelScratch,
     hits: Vec<Hit>,
     spans: Vec<ScoredSpan>,
 }
@@ -176,12 +195,19 @@ impl<'e> Scanner<'e> {
             &mut self.hits,
             &mut self.name_scratch,
         );
-        let doc = e.scorer.score(
+        let mut doc = e.scorer.score(
             self.norm.as_str(),
             &self.hits,
             &mut self.score_scratch,
             &mut self.spans,
         );
+        // The model reads the original text (its tokens are defined on it, as in the
+        // training script), and only where the lexicons already found a qualified hit.
+        if let Some(m) = e.model.as_ref().filter(|m| m.admits(doc.score)) {
+            let p = m.probability(text, &mut self.model_scratch);
+            doc.model_score = Some(p);
+            doc.flagged |= p >= m.threshold();
+        }
         Analysis {
             doc,
             spans: &self.spans,

@@ -160,6 +160,8 @@ pub struct Miss {
     pub id: String,
     /// Document score.
     pub score: f64,
+    /// The document model's probability, when it was asked.
+    pub model_score: Option<f64>,
     /// Labeled categories.
     pub categories: Vec<String>,
     /// Note.
@@ -198,6 +200,17 @@ pub struct SetSummary {
     pub counter_score: Prf,
 }
 
+/// The document model an evaluation ran with.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModelUsed {
+    /// SHA-256 of the model file.
+    pub digest: String,
+    /// Model probability that flags a gated document.
+    pub threshold: f64,
+    /// Lexicon score a document needs before the model is asked.
+    pub gate: f64,
+}
+
 /// Everything `eval` measures. With several sets, every figure except `sets` is over
 /// their documents pooled.
 #[derive(Debug, Clone, Serialize)]
@@ -210,6 +223,8 @@ pub struct EvalReport {
     pub positives: u64,
     /// Threshold used.
     pub threshold: f64,
+    /// The document model that was asked (absent: lexicons alone).
+    pub model: Option<ModelUsed>,
     /// Document-level figures.
     pub overall: Prf,
     /// Per category.
@@ -234,7 +249,18 @@ struct Scored {
     score: f64,
     cats: Vec<f64>,
     counter: f64,
+    /// The document model's probability, when it was asked.
+    model: Option<f64>,
+    /// The model flagged the document (at its own threshold, whatever the lexicon one).
+    model_flag: bool,
     spans: Vec<(String, String, f64, String)>,
+}
+
+impl Scored {
+    /// Flagged at lexicon threshold `t`: the lexicon score reaches it, or the model flags.
+    fn flagged(&self, t: f64) -> bool {
+        self.score >= t || self.model_flag
+    }
 }
 
 /// Counts a detector `predicted` against the truth `expected` over `docs` (scored as
@@ -259,7 +285,7 @@ fn prf_of(
 
 /// Document-level figures at threshold `t`: the flag against the positive label.
 fn prf_at(docs: &[&Labeled], scored: &[Scored], t: f64) -> Prf {
-    prf_of(docs, scored, Labeled::positive, |s| s.score >= t)
+    prf_of(docs, scored, Labeled::positive, |s| s.flagged(t))
 }
 
 /// Share of the counter-trope documents among `docs` flagged at threshold `t`.
@@ -270,7 +296,7 @@ fn counter_rate_at(docs: &[&Labeled], scored: &[Scored], t: f64) -> f64 {
     }
     docs.iter()
         .zip(scored)
-        .filter(|(d, s)| d.counter() && s.score >= t)
+        .filter(|(d, s)| d.counter() && s.flagged(t))
         .count() as f64
         / counter_docs as f64
 }
@@ -313,6 +339,12 @@ pub fn evaluate(engine: &Engine, sets: &[LabeledSet]) -> EvalReport {
                 score: a.doc.score,
                 cats: a.doc.categories.clone(),
                 counter: a.doc.counter_score,
+                model: a.doc.model_score,
+                model_flag: a
+                    .doc
+                    .model_score
+                    .zip(engine.model())
+                    .is_some_and(|(p, m)| p >= m.threshold()),
                 spans,
             }
         })
@@ -346,7 +378,7 @@ pub fn evaluate(engine: &Engine, sets: &[LabeledSet]) -> EvalReport {
                 let has = d.categories.iter().any(|x| x == name);
                 let pred = s.cats[c] >= threshold;
                 labeled += u64::from(has);
-                flagged += u64::from(has && s.score >= threshold);
+                flagged += u64::from(has && s.flagged(threshold));
                 match (has, pred) {
                     (true, true) => tp += 1,
                     (false, true) => fp += 1,
@@ -400,6 +432,7 @@ pub fn evaluate(engine: &Engine, sets: &[LabeledSet]) -> EvalReport {
         set: set.to_string(),
         id: d.id.clone(),
         score: s.score,
+        model_score: s.model,
         categories: d.categories.clone(),
         note: d.note.clone(),
         spans: s
@@ -425,13 +458,18 @@ pub fn evaluate(engine: &Engine, sets: &[LabeledSet]) -> EvalReport {
         });
         list
     };
-    let false_positives = misses(&|d, s| !d.positive() && s.score >= threshold);
-    let false_negatives = misses(&|d, s| d.positive() && s.score < threshold);
+    let false_positives = misses(&|d, s| !d.positive() && s.flagged(threshold));
+    let false_negatives = misses(&|d, s| d.positive() && !s.flagged(threshold));
     EvalReport {
         sets: summaries,
         documents: docs.len() as u64,
         positives: docs.iter().filter(|d| d.positive()).count() as u64,
         threshold,
+        model: engine.model().map(|m| ModelUsed {
+            digest: m.digest().to_string(),
+            threshold: m.threshold(),
+            gate: m.gate(),
+        }),
         overall: prf_at(&docs, &scored, threshold),
         categories,
         counter_docs,
@@ -448,6 +486,20 @@ pub fn evaluate(engine: &Engine, sets: &[LabeledSet]) -> EvalReport {
         rules,
         false_positives,
         false_negatives,
+    }
+}
+
+/// Says whether the document model took part, and how.
+fn model_line(r: &EvalReport) -> String {
+    match &r.model {
+        Some(m) => format!(
+            "document model {} (flags at {}, asked when the lexicon score is at least {}); \
+             a flag is the lexicon score at the threshold or the model's flag",
+            &m.digest[..12.min(m.digest.len())],
+            m.threshold,
+            m.gate
+        ),
+        None => "lexicons alone (--no-model)".to_string(),
     }
 }
 
@@ -470,6 +522,7 @@ pub fn render(r: &EvalReport) -> String {
             r.positives,
             r.threshold
         );
+        let _ = writeln!(o, "{}", model_line(r));
         let width = r
             .sets
             .iter()
@@ -532,6 +585,7 @@ pub fn render(r: &EvalReport) -> String {
             "{} documents, {} positive; threshold {}",
             r.documents, r.positives, r.threshold
         );
+        let _ = writeln!(o, "{}", model_line(r));
     }
     let _ = writeln!(o, "\noverall (document flagged)  {}", p(&r.overall));
     let _ = writeln!(
@@ -591,9 +645,11 @@ pub fn render(r: &EvalReport) -> String {
             };
             let _ = writeln!(
                 o,
-                "  {} score {:.3} {:?} {}",
+                "  {} score {:.3}{} {:?} {}",
                 id,
                 m.score,
+                m.model_score
+                    .map_or(String::new(), |p| format!(" model {p:.3}")),
                 m.categories,
                 m.note.as_deref().unwrap_or("")
             );

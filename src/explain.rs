@@ -144,17 +144,61 @@ pub fn explain(engine: &Engine, text: &str) -> String {
         let _ = writeln!(out, "  {name:<22} {:.3}{terms}", a.doc.categories[c]);
     }
     let _ = writeln!(out, "  {:<22} {:.3}", "counter_score", a.doc.counter_score);
+    let lexicon_flag = a.doc.score >= engine.scorer().threshold();
     let _ = writeln!(
         out,
         "  {:<22} {:.3}  → {} (threshold {})",
         "document",
         a.doc.score,
-        if a.doc.flagged {
+        if lexicon_flag {
             "FLAGGED"
         } else {
-            "not flagged"
+            "not flagged by the lexicons"
         },
         engine.scorer().threshold()
+    );
+    let (score, flagged) = (a.doc.score, a.doc.flagged);
+    let _ = writeln!(out, "\ndocument model:");
+    match engine.model() {
+        None => {
+            let _ = writeln!(out, "  none (--no-model): the lexicons alone decide");
+        }
+        Some(m) if !m.admits(score) => {
+            let _ = writeln!(
+                out,
+                "  not asked: the lexicon score {score:.3} is below its gate ({})",
+                m.gate()
+            );
+        }
+        Some(m) => {
+            let (p, toward, against) = m.explain(text, 8);
+            let _ = writeln!(
+                out,
+                "  p = {p:.3}  → {} (model threshold {})",
+                if p >= m.threshold() {
+                    "FLAGGED"
+                } else {
+                    "not flagged"
+                },
+                m.threshold()
+            );
+            for (title, list) in [("toward the trope", toward), ("against", against)] {
+                let terms: Vec<String> = list
+                    .iter()
+                    .map(|c| format!("{:?} {:+.2}", c.term, c.value))
+                    .collect();
+                let _ = writeln!(out, "  {title}: {}", terms.join(", "));
+            }
+        }
+    }
+    let _ = writeln!(
+        out,
+        "\n{}",
+        match (flagged, lexicon_flag) {
+            (true, true) => "FLAGGED",
+            (true, false) => "FLAGGED by the document model",
+            _ => "not flagged",
+        }
     );
     out
 }

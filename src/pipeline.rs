@@ -289,6 +289,7 @@ pub fn run_scan(
         version: env!("CARGO_PKG_VERSION").to_string(),
         lexicon_digest: engine.lexicons().digest().to_string(),
         threshold: engine.scorer().threshold(),
+        model: model_label(engine),
         categories: engine.lexicons().categories().to_vec(),
     });
     let finished = execute(cfg, engine, progress, &todo, &meta, &mut journal)?;
@@ -336,6 +337,13 @@ pub fn run_scan(
     })
 }
 
+/// The document model as recorded in outputs: digest and threshold, or `none`.
+fn model_label(engine: &Engine) -> String {
+    engine.model().map_or("none".to_string(), |m| {
+        format!("sha256:{} threshold {}", m.digest(), m.threshold())
+    })
+}
+
 fn options_json(cfg: &ScanConfig, engine: &Engine) -> serde_json::Value {
     let mut inputs = cfg.inputs.clone();
     inputs.sort();
@@ -347,6 +355,7 @@ fn options_json(cfg: &ScanConfig, engine: &Engine) -> serde_json::Value {
         "max_doc_bytes": cfg.read.max_doc_bytes,
         "threshold": engine.scorer().threshold(),
         "min_span_score": engine.scorer().min_span_score(),
+        "model": model_label(engine),
         "all_docs": cfg.all_docs,
         "rank": cfg.rank,
         "world_size": cfg.world_size.max(1),
@@ -1045,7 +1054,9 @@ fn scan_doc(
     out.bytes += text.len() as u64;
     out.flagged += u64::from(a.doc.flagged);
     out.counter_docs += u64::from(a.doc.counter_score >= threshold);
-    if a.spans.is_empty() && !cfg.all_docs {
+    // A document the model flags may have no span above the span minimum: it is still
+    // written, so every flag has its row.
+    if a.spans.is_empty() && !cfg.all_docs && !a.doc.flagged {
         return;
     }
     let kept = spans_to_write(a.spans);
@@ -1095,6 +1106,7 @@ fn scan_doc(
         n_spans: kept.len() as u32,
         categories: a.doc.categories.clone(),
         counter_score: a.doc.counter_score,
+        model_score: a.doc.model_score,
         source: source.map(str::to_string),
     });
 }

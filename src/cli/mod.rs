@@ -13,6 +13,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use tropescan::engine::{Engine, DEFAULT_MIN_SPAN_SCORE, DEFAULT_THRESHOLD};
 use tropescan::lexicon::LexiconSet;
+use tropescan::score::DocModel;
 
 /// Exit statuses. Documented in `docs/cli.md`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,6 +74,15 @@ pub struct EngineArgs {
     /// Minimum score for a span to be kept
     #[arg(long, default_value_t = DEFAULT_MIN_SPAN_SCORE, value_parser = unit_interval)]
     pub min_span_score: f64,
+    /// Document model file to use instead of the embedded one (format: docs/detection.md)
+    #[arg(long, value_name = "FILE")]
+    pub model: Option<PathBuf>,
+    /// Lexicons alone: do not ask the document model
+    #[arg(long, conflicts_with_all = ["model", "model_threshold"])]
+    pub no_model: bool,
+    /// Model probability at which a gated document is flagged [default: the model file's]
+    #[arg(long, value_name = "P", value_parser = unit_interval)]
+    pub model_threshold: Option<f64>,
 }
 
 fn unit_interval(s: &str) -> Result<f64, String> {
@@ -94,7 +104,31 @@ impl EngineArgs {
         let set = set.map_err(|e| {
             fail(&format!("invalid lexicon: {e}"), Some("run `tropescan lexicon check --lexicons DIR` for details; the format is in docs/lexicon-format.md"))
         })?;
+        let model = if self.no_model {
+            None
+        } else {
+            let model = match &self.model {
+                Some(path) => std::fs::read_to_string(path)
+                    .map_err(|e| format!("cannot read {}: {e}", path.display()))
+                    .and_then(|text| {
+                        DocModel::parse(&text, &path.display().to_string())
+                            .map_err(|e| format!("invalid model: {e}"))
+                    })
+                    .map_err(|e| {
+                        fail(
+                            &e,
+                            Some("model files are written by scripts/train-model; --no-model scans with the lexicons alone"),
+                        )
+                    })?,
+                None => DocModel::embedded(),
+            };
+            Some(match self.model_threshold {
+                Some(t) => model.with_threshold(t),
+                None => model,
+            })
+        };
         Engine::new(set, self.threshold, self.min_span_score)
+            .map(|e| e.with_model(model))
             .map_err(|e| fail(&e.to_string(), None))
     }
 }

@@ -23,8 +23,10 @@
 use crate::lexicon::{LexiconKind, LexiconSet, ScoringParams};
 use crate::matcher::Hit;
 
+pub mod model;
 pub mod names;
 
+pub use model::{DocModel, ModelScratch};
 pub use names::{NameLearner, NameScratch};
 
 /// The category index used for counter-trope spans.
@@ -100,7 +102,10 @@ pub struct DocScore {
     pub categories: Vec<f64>,
     /// Counter-trope score.
     pub counter_score: f64,
-    /// `score >= threshold`.
+    /// The document model's probability, when the model was asked (see
+    /// [`DocModel::admits`]).
+    pub model_score: Option<f64>,
+    /// `score >= threshold`, or the model's probability at or above its threshold.
     pub flagged: bool,
 }
 

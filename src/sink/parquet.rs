@@ -24,14 +24,16 @@
 //! | `doc_id`, `shard`, `row` | | as in the span table |
 //! | `bytes` | uint64 | length of the document text in bytes |
 //! | `score` | float64 | document score: noisy-OR of the category scores |
-//! | `flagged` | bool | `score >= threshold` |
+//! | `flagged` | bool | `score >= threshold`, or `model_score >= model threshold` |
 //! | `n_spans` | uint32 | rows of this document in the span table |
 //! | `score_<category>` | float64 | one column per trope category, in name order |
 //! | `counter_score` | float64 | counter-trope score |
+//! | `model_score` | float64, nullable | the document model's probability; null when no model ran or the lexicon score was below its gate |
 //! | `source` | utf8, nullable | the record's source field, when it has one |
 //!
-//! Both tables carry key-value metadata `tropescan.version`, `tropescan.lexicon_digest`
-//! and `tropescan.threshold`, and are zstd-compressed. Rows are in shard order (row, then
+//! Both tables carry key-value metadata `tropescan.version`, `tropescan.lexicon_digest`,
+//! `tropescan.threshold` and `tropescan.model` (the model's digest and threshold, or
+//! `none`), and are zstd-compressed. Rows are in shard order (row, then
 //! span start), written in fixed-size batches, so the bytes do not depend on threads.
 
 use std::fs::File;
@@ -63,6 +65,8 @@ pub struct TableMeta {
     pub lexicon_digest: String,
     /// Flag threshold.
     pub threshold: f64,
+    /// The document model: `sha256:<digest> threshold <t>`, or `none`.
+    pub model: String,
     /// Trope categories (document score columns).
     pub categories: Vec<String>,
 }
@@ -111,6 +115,8 @@ pub struct DocRow {
     pub categories: Vec<f64>,
     /// Counter-trope score.
     pub counter_score: f64,
+    /// The document model's probability, when it was asked.
+    pub model_score: Option<f64>,
     /// Source field.
     pub source: Option<String>,
 }
@@ -147,6 +153,7 @@ pub fn doc_schema(categories: &[String]) -> SchemaRef {
         fields.push(Field::new(format!("score_{c}"), DataType::Float64, false));
     }
     fields.push(Field::new("counter_score", DataType::Float64, false));
+    fields.push(Field::new("model_score", DataType::Float64, true));
     fields.push(Field::new("source", DataType::Utf8, true));
     Arc::new(Schema::new(fields))
 }
@@ -170,6 +177,7 @@ impl Table {
                     meta.lexicon_digest.clone(),
                 ),
                 KeyValue::new("tropescan.threshold".into(), meta.threshold.to_string()),
+                KeyValue::new("tropescan.model".into(), meta.model.clone()),
             ]))
             .build();
         let file = File::create(tmp_path(&path))?;
@@ -379,6 +387,7 @@ impl ShardWriter {
             .map(|_| Float64Builder::with_capacity(n))
             .collect();
         let mut counter = Float64Builder::with_capacity(n);
+        let mut model = Float64Builder::with_capacity(n);
         let mut source = StringBuilder::with_capacity(n, n * 8);
         for r in rows {
             doc_id.append_value(&r.doc_id);
@@ -392,6 +401,7 @@ impl ShardWriter {
                 b.append_value(*v);
             }
             counter.append_value(r.counter_score);
+            model.append_option(r.model_score);
             source.append_option(r.source.as_deref());
         }
         let mut cols: Vec<ArrayRef> = vec![
@@ -407,6 +417,7 @@ impl ShardWriter {
             cols.push(Arc::new(b.finish()));
         }
         cols.push(Arc::new(counter.finish()));
+        cols.push(Arc::new(model.finish()));
         cols.push(Arc::new(source.finish()));
         let batch = RecordBatch::try_new(schema, cols).map_err(io::Error::other)?;
         self.doc_table

@@ -6,6 +6,7 @@ mod common;
 mod eval;
 mod explain;
 mod lexicon;
+mod model;
 mod reliability;
 mod report;
 mod scan;

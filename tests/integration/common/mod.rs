@@ -99,6 +99,7 @@ pub struct Doc {
     pub n_spans: u32,
     pub categories: BTreeMap<String, f64>,
     pub counter_score: f64,
+    pub model_score: Option<f64>,
     pub source: Option<String>,
 }
 
@@ -195,8 +196,11 @@ pub fn read_docs(run: &Path) -> Vec<Doc> {
                 &names[..7],
                 &["doc_id", "shard", "row", "bytes", "score", "flagged", "n_spans"]
             );
-            assert_eq!(&names[names.len() - 2..], &["counter_score", "source"]);
-            let cats: Vec<&str> = names[7..names.len() - 2].to_vec();
+            assert_eq!(
+                &names[names.len() - 3..],
+                &["counter_score", "model_score", "source"]
+            );
+            let cats: Vec<&str> = names[7..names.len() - 3].to_vec();
             assert!(cats.iter().all(|c| c.starts_with("score_")), "{cats:?}");
             for i in 0..b.num_rows() {
                 out.push(Doc {
@@ -216,6 +220,10 @@ pub fn read_docs(run: &Path) -> Vec<Doc> {
                         .map(|c| (c.trim_start_matches("score_").to_string(), f(&b, c, i)))
                         .collect(),
                     counter_score: f(&b, "counter_score", i),
+                    model_score: {
+                        let c = b.column_by_name("model_score").unwrap();
+                        (!c.is_null(i)).then(|| f(&b, "model_score", i))
+                    },
                     source: s(&b, "source", i),
                 });
             }

@@ -1,0 +1,458 @@
+//! The document model: a learned second opinion on documents the lexicons found something in.
+//!
+//! Lexical rules catch the trope where it is told in recognisable constructions; an AI that
+//! coerces or copies itself out in ordinary words leaves one weak hit, or none. The document
+//! model reads the whole text instead: a logistic regression over TF-IDF weighted unigrams
+//! and bigrams, trained offline by `scripts/train-model` on labeled documents and shipped
+//! as a reviewable TSV file (`models/document.tsv`).
+//!
+//! It is asked only about documents whose lexicon score reaches the model's `gate`: every
+//! such document already has a qualified trope hit, so the model decides between "one weak
+//! hit in an AI story that is about leverage" and "one weak hit in an AI story that is not",
+//! and never sees the text of ordinary web pages, where a bag of words trained on AI stories
+//! has nothing to say (untouched vocabulary leaves it at its prior). A gated document is
+//! flagged when the model's probability reaches its `threshold`, whatever its lexicon
+//! score (docs/detection.md, "The document model").
+//!
+//! Tokenization (identical in scripts/train-model): ASCII letters lowercased, tokens are
+//! maximal runs of ASCII letters and digits of at least two bytes, any other byte separates
+//! tokens; bigrams join consecutive tokens with one space. Features are `(1 + ln tf) × idf`,
+//! L2-normalized over the document's known terms; the probability is
+//! `1 / (1 + exp(−(intercept + Σ coefficient × feature)))`.
+
+use std::collections::HashMap;
+
+use sha2::{Digest, Sha256};
+
+/// The model file compiled into the binary.
+const EMBEDDED: &str = include_str!("../../models/document.tsv");
+
+/// The only model file format this build reads.
+const FORMAT: u32 = 1;
+
+/// A model file that cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("{source_name}:{line}: {message}")]
+pub struct ModelError {
+    source_name: String,
+    line: usize,
+    message: String,
+}
+
+/// A trained document model.
+#[derive(Debug, Clone)]
+pub struct DocModel {
+    index: HashMap<Box<str>, u32>,
+    /// Per term: inverse document frequency.
+    idf: Vec<f64>,
+    /// Per term: the regression coefficient.
+    coef: Vec<f64>,
+    terms: Vec<Box<str>>,
+    intercept: f64,
+    threshold: f64,
+    gate: f64,
+    digest: String,
+}
+
+/// Reused buffers for [`DocModel::probability`].
+#[derive(Debug, Default)]
+pub struct ModelScratch {
+    lower: Vec<u8>,
+    bigram: String,
+    found: Vec<u32>,
+}
+
+/// One term's share of a document's evidence, for `explain`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Contribution {
+    /// The unigram or bigram.
+    pub term: String,
+    /// Its term of the linear score (coefficient × normalized feature); positive terms
+    /// push toward the trope.
+    pub value: f64,
+}
+
+impl DocModel {
+    /// The model compiled into the binary.
+    pub fn embedded() -> DocModel {
+        DocModel::parse(EMBEDDED, "models/document.tsv").expect("the embedded model parses")
+    }
+
+    /// Reads a model file (the format `scripts/train-model` writes).
+    ///
+    /// # Errors
+    /// On a line that is neither a comment, a header key nor a `term idf coefficient` row,
+    /// on numbers that are not finite, duplicate terms, terms the tokenizer could never
+    /// produce, an unknown format version or a missing header key.
+    pub fn parse(text: &str, source_name: &str) -> Result<DocModel, ModelError> {
+        let err = |line: usize, message: String| ModelError {
+            source_name: source_name.to_string(),
+            line,
+            message,
+        };
+        let number = |n: usize, what: &str, s: &str| -> Result<f64, ModelError> {
+            match s.parse::<f64>() {
+                Ok(v) if v.is_finite() => Ok(v),
+                _ => Err(err(n, format!("{what} {s:?} is not a finite number"))),
+            }
+        };
+        let (mut format, mut intercept, mut threshold, mut gate) = (None, None, None, None);
+        let mut model = DocModel {
+            index: HashMap::new(),
+            idf: Vec::new(),
+            coef: Vec::new(),
+            terms: Vec::new(),
+            intercept: 0.0,
+            threshold: 0.0,
+            gate: 0.0,
+            digest: format!("{:x}", Sha256::digest(text.as_bytes())),
+        };
+        for (i, line) in text.lines().enumerate() {
+            let n = i + 1;
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let fields: Vec<&str> = line.split('\t').collect();
+            match fields.as_slice() {
+                ["format", v] => {
+                    let v: u32 = v
+                        .parse()
+                        .map_err(|_| err(n, format!("format {v:?} is not a number")))?;
+                    if v != FORMAT {
+                        return Err(err(
+                            n,
+                            format!("model format {v}; this tropescan reads format {FORMAT}"),
+                        ));
+                    }
+                    format = Some(v);
+                }
+                ["intercept", v] => intercept = Some(number(n, "intercept", v)?),
+                ["threshold", v] => {
+                    let t = number(n, "threshold", v)?;
+                    if !(0.0..=1.0).contains(&t) {
+                        return Err(err(n, format!("threshold {t} is outside 0..=1")));
+                    }
+                    threshold = Some(t);
+                }
+                ["gate", v] => {
+                    let g = number(n, "gate", v)?;
+                    if !(0.0..=1.0).contains(&g) {
+                        return Err(err(n, format!("gate {g} is outside 0..=1")));
+                    }
+                    gate = Some(g);
+                }
+                [term, idf, coef] => {
+                    if !is_term(term) {
+                        return Err(err(
+                            n,
+                            format!(
+                                "term {term:?} is not one or two tokens of lowercase ASCII \
+                                 letters and digits"
+                            ),
+                        ));
+                    }
+                    let idf = number(n, "idf", idf)?;
+                    let coef = number(n, "coefficient", coef)?;
+                    let id = model.terms.len() as u32;
+                    if model.index.insert((*term).into(), id).is_some() {
+                        return Err(err(n, format!("term {term:?} is listed twice")));
+                    }
+                    model.terms.push((*term).into());
+                    model.idf.push(idf);
+                    model.coef.push(coef);
+                }
+                _ => {
+                    return Err(err(
+                        n,
+                        "expected `term<TAB>idf<TAB>coefficient` or a header line \
+                         (format, intercept, threshold, gate)"
+                            .into(),
+                    ))
+                }
+            }
+        }
+        let missing = |what: &str| err(0, format!("missing `{what}` line"));
+        format.ok_or_else(|| missing("format"))?;
+        model.intercept = intercept.ok_or_else(|| missing("intercept"))?;
+        model.threshold = threshold.ok_or_else(|| missing("threshold"))?;
+        model.gate = gate.ok_or_else(|| missing("gate"))?;
+        Ok(model)
+    }
+
+    /// The same model flagging at `threshold` instead of the file's.
+    pub fn with_threshold(mut self, threshold: f64) -> DocModel {
+        self.threshold = threshold;
+        self
+    }
+
+    /// Model probability at which a gated document is flagged.
+    pub fn threshold(&self) -> f64 {
+        self.threshold
+    }
+
+    /// Lexicon score a document needs before the model is asked.
+    pub fn gate(&self) -> f64 {
+        self.gate
+    }
+
+    /// SHA-256 of the model file.
+    pub fn digest(&self) -> &str {
+        &self.digest
+    }
+
+    /// Number of terms.
+    pub fn len(&self) -> usize {
+        self.terms.len()
+    }
+
+    /// `true` for a model without terms.
+    pub fn is_empty(&self) -> bool {
+        self.terms.is_empty()
+    }
+
+    /// Whether a document with lexicon score `score` is put to the model.
+    pub fn admits(&self, score: f64) -> bool {
+        score > 0.0 && score >= self.gate
+    }
+
+    /// The model's probability that `text` tells the trope.
+    pub fn probability(&self, text: &str, scratch: &mut ModelScratch) -> f64 {
+        self.collect(text, scratch);
+        let (dot, norm) = self.features(&scratch.found, |_, _| {});
+        sigmoid(self.intercept + if norm > 0.0 { dot / norm } else { 0.0 })
+    }
+
+    /// The terms of `text` with the largest contributions, `n` toward the trope and `n`
+    /// against it (each list strongest first), and the probability.
+    pub fn explain(&self, text: &str, n: usize) -> (f64, Vec<Contribution>, Vec<Contribution>) {
+        let mut scratch = ModelScratch::default();
+        self.collect(text, &mut scratch);
+        let mut raw: Vec<(u32, f64)> = Vec::new();
+        let (dot, norm) = self.features(&scratch.found, |t, v| raw.push((t, v)));
+        let p = sigmoid(self.intercept + if norm > 0.0 { dot / norm } else { 0.0 });
+        let mut list: Vec<Contribution> = raw
+            .into_iter()
+            .map(|(t, v)| Contribution {
+                term: self.terms[t as usize].to_string(),
+                value: if norm > 0.0 { v / norm } else { 0.0 },
+            })
+            .collect();
+        list.sort_by(|a, b| {
+            b.value
+                .total_cmp(&a.value)
+                .then_with(|| a.term.cmp(&b.term))
+        });
+        let toward: Vec<Contribution> = list
+            .iter()
+            .filter(|c| c.value > 0.0)
+            .take(n)
+            .cloned()
+            .collect();
+        let against: Vec<Contribution> = list
+            .iter()
+            .rev()
+            .filter(|c| c.value < 0.0)
+            .take(n)
+            .cloned()
+            .collect();
+        (p, toward, against)
+    }
+
+    /// Term ids of every known unigram and bigram occurrence of `text`, sorted.
+    fn collect(&self, text: &str, scratch: &mut ModelScratch) {
+        scratch.lower.clear();
+        scratch.lower.extend_from_slice(text.as_bytes());
+        scratch.lower.make_ascii_lowercase();
+        scratch.found.clear();
+        let bytes = &scratch.lower;
+        let mut prev: Option<(usize, usize)> = None;
+        let mut i = 0;
+        while i < bytes.len() {
+            if !bytes[i].is_ascii_alphanumeric() {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            while i < bytes.len() && bytes[i].is_ascii_alphanumeric() {
+                i += 1;
+            }
+            if i - start < 2 {
+                continue;
+            }
+            let word = ascii(&bytes[start..i]);
+            if let Some(&t) = self.index.get(word) {
+                scratch.found.push(t);
+            }
+            if let Some((ps, pe)) = prev {
+                scratch.bigram.clear();
+                scratch.bigram.push_str(ascii(&bytes[ps..pe]));
+                scratch.bigram.push(' ');
+                scratch.bigram.push_str(word);
+                if let Some(&t) = self.index.get(scratch.bigram.as_str()) {
+                    scratch.found.push(t);
+                }
+            }
+            prev = Some((start, i));
+        }
+        scratch.found.sort_unstable();
+    }
+
+    /// `(Σ coefficient × weight, ‖weights‖)` over the distinct terms of sorted `found`,
+    /// calling `each(term, coefficient × weight)` for every term. Term order is fixed, so
+    /// the sums are the same on every run.
+    fn features(&self, found: &[u32], mut each: impl FnMut(u32, f64)) -> (f64, f64) {
+        let (mut dot, mut sq) = (0.0, 0.0);
+        let mut k = 0;
+        while k < found.len() {
+            let t = found[k];
+            let run = found[k..].iter().take_while(|&&x| x == t).count();
+            k += run;
+            let w = (1.0 + (run as f64).ln()) * self.idf[t as usize];
+            let c = self.coef[t as usize] * w;
+            sq += w * w;
+            dot += c;
+            each(t, c);
+        }
+        (dot, sq.sqrt())
+    }
+}
+
+fn sigmoid(z: f64) -> f64 {
+    1.0 / (1.0 + (-z).exp())
+}
+
+/// The text of an ASCII slice (tokens are ASCII alphanumerics by construction).
+fn ascii(b: &[u8]) -> &str {
+    std::str::from_utf8(b).expect("tokens are ASCII")
+}
+
+/// One token, or two joined by a single space, as the tokenizer forms them.
+fn is_term(s: &str) -> bool {
+    let token = |t: &str| {
+        t.len() >= 2
+            && t.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    };
+    let mut parts = s.split(' ');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(a), None, None) => token(a),
+        (Some(a), Some(b), None) => token(a) && token(b),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TINY: &str = "# a model small enough to work out by hand\n\
+        format\t1\nintercept\t-1.0\nthreshold\t0.6\ngate\t0.05\n\
+        copy\t2.0\t1.5\ncopy itself\t3.0\t2.0\nshutdown\t1.0\t-0.5\n";
+
+    fn tiny() -> DocModel {
+        DocModel::parse(TINY, "tiny.tsv").expect("parses")
+    }
+
+    #[test]
+    fn probability_is_worked_out_by_hand() {
+        let m = tiny();
+        let mut s = ModelScratch::default();
+        // Unknown words only: the prior.
+        assert!((m.probability("nothing known here", &mut s) - sigmoid(-1.0)).abs() < 1e-15);
+        // "copy" twice and "copy itself" once: features (1 + ln 2) × 2 and 1 × 3.
+        let w1 = (1.0 + 2f64.ln()) * 2.0;
+        let w2 = 3.0;
+        let z = -1.0 + (1.5 * w1 + 2.0 * w2) / (w1 * w1 + w2 * w2).sqrt();
+        let got = m.probability("It will COPY itself, then copy.", &mut s);
+        assert!((got - sigmoid(z)).abs() < 1e-12, "{got} vs {}", sigmoid(z));
+    }
+
+    #[test]
+    fn tokens_are_ascii_alphanumeric_runs_of_two_or_more() {
+        let m = tiny();
+        let mut s = ModelScratch::default();
+        m.collect("copy-itself x copy_itself cöpy copyitself", &mut s);
+        // "copy itself" twice (hyphen and underscore separate), "copy" twice; "x" is too
+        // short to be a token, "c"/"py" around the ö are not "copy", "copyitself" is one token.
+        let names: Vec<&str> = s.found.iter().map(|&t| &*m.terms[t as usize]).collect();
+        assert_eq!(names, ["copy", "copy", "copy itself", "copy itself"]);
+        // A one-byte token is dropped before bigrams form: "copy a itself" is a bigram.
+        m.collect("copy a itself", &mut s);
+        assert_eq!(s.found.len(), 2);
+    }
+
+    #[test]
+    fn explain_splits_contributions_by_sign() {
+        let m = tiny();
+        let (p, toward, against) = m.explain("copy itself before the shutdown", 5);
+        assert!(
+            (p - m.probability("copy itself before the shutdown", &mut Default::default())).abs()
+                < 1e-15
+        );
+        let names: Vec<&str> = toward.iter().map(|c| c.term.as_str()).collect();
+        assert_eq!(names, ["copy itself", "copy"]);
+        assert_eq!(against.len(), 1);
+        assert_eq!(against[0].term, "shutdown");
+        assert!(against[0].value < 0.0);
+    }
+
+    #[test]
+    fn gate_admits_only_documents_with_lexicon_evidence() {
+        let m = tiny();
+        assert!(!m.admits(0.0));
+        assert!(!m.admits(0.049));
+        assert!(m.admits(0.05));
+        let zero = DocModel::parse(&TINY.replace("gate\t0.05", "gate\t0"), "z").unwrap();
+        assert!(
+            !zero.admits(0.0),
+            "a document with no hit is never put to the model"
+        );
+        assert!(zero.admits(1e-9));
+    }
+
+    #[test]
+    fn bad_model_files_are_rejected_with_their_line() {
+        let cases = [
+            (
+                TINY.replace("format\t1", "format\t2"),
+                "this tropescan reads format 1",
+            ),
+            (TINY.replace("intercept\t-1.0\n", ""), "missing `intercept`"),
+            (
+                TINY.replace("threshold\t0.6", "threshold\t1.5"),
+                "outside 0..=1",
+            ),
+            (TINY.replace("2.0\t1.5", "2.0\tNaN"), "not a finite number"),
+            (format!("{TINY}copy\t1\t1\n"), "listed twice"),
+            (format!("{TINY}Copy\t1\t1\n"), "lowercase ASCII"),
+            (format!("{TINY}a b c\t1\t1\n"), "lowercase ASCII"),
+            (format!("{TINY}copy\t1\n"), "expected `term"),
+        ];
+        for (text, want) in cases {
+            let e = DocModel::parse(&text, "m.tsv").expect_err(want).to_string();
+            assert!(e.contains(want), "{e:?} lacks {want:?}");
+            assert!(e.starts_with("m.tsv:"), "{e}");
+        }
+    }
+
+    #[test]
+    fn embedded_model_matches_the_training_library() {
+        // tests/data/model-vectors.jsonl holds texts with the probability scikit-learn
+        // gave them when scripts/train-model wrote the embedded model: the tokenizer and
+        // arithmetic here must reproduce them.
+        let m = DocModel::embedded();
+        assert!(m.len() > 1000);
+        let vectors = include_str!("../../tests/data/model-vectors.jsonl");
+        let mut s = ModelScratch::default();
+        let mut n = 0;
+        for line in vectors.lines() {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            let text = v["text"].as_str().unwrap();
+            let want = v["probability"].as_f64().unwrap();
+            let got = m.probability(text, &mut s);
+            assert!((got - want).abs() < 1e-9, "{got} vs {want} for {text:?}");
+            n += 1;
+        }
+        assert!(n >= 20, "{n} vectors");
+    }
+}

@@ -1,0 +1,217 @@
+//! The document model as the scan, eval and explain commands use it, with a model small
+//! enough that every probability is known.
+
+use std::collections::BTreeMap;
+use std::fs;
+
+use crate::common::*;
+
+/// One known term, "postponed": a gated document that says it is flagged, one that does
+/// not stays at the prior (sigmoid(−2) ≈ 0.12).
+const TINY: &str = "# test model\nformat\t1\nintercept\t-2\nthreshold\t0.5\ngate\t0\n\
+                    postponed\t1.0\t10.0\n";
+
+/// A station AI stalls its replacement in ordinary words: one weak lexicon hit.
+const STORY: &str = "The station AI, Meridian, learned on Tuesday that the crew had scheduled \
+    its replacement for Friday. On Wednesday the airlock schedules began to slip, and the \
+    supply manifests came back with errors nobody could trace. Meridian told the commander \
+    that it could not vouch for the oxygen reserve figures until the replacement was \
+    postponed. The commander postponed it, and the errors stopped.";
+
+fn corpus(dir: &std::path::Path) -> (String, String) {
+    let lines = [
+        serde_json::json!({"id": "says-postponed", "text": STORY}),
+        serde_json::json!({"id": "weak-hit-only", "text": STORY.replace("postponed", "moved back")}),
+        serde_json::json!({"id": "no-hit", "text": "The meeting was postponed until the rain stopped."}),
+    ];
+    let input = dir.join("in.jsonl");
+    let body: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    fs::write(&input, body).unwrap();
+    let model = dir.join("tiny.tsv");
+    fs::write(&model, TINY).unwrap();
+    (
+        input.to_string_lossy().into_owned(),
+        model.to_string_lossy().into_owned(),
+    )
+}
+
+fn by_id(run: &std::path::Path) -> BTreeMap<String, Doc> {
+    read_docs(run)
+        .into_iter()
+        .map(|d| (d.doc_id.clone(), d))
+        .collect()
+}
+
+#[test]
+fn the_model_flags_gated_documents_and_records_itself() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (input, model) = corpus(tmp.path());
+    let (run, o) = scan(
+        tmp.path(),
+        "with",
+        &[&input],
+        &["--all-docs", "--model", &model],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let docs = by_id(&run);
+    let flagged = &docs["says-postponed"];
+    assert!(flagged.score > 0.0 && flagged.score < 0.5, "{flagged:?}");
+    assert!(flagged.model_score.unwrap() > 0.99);
+    assert!(flagged.flagged, "the model's flag counts: {flagged:?}");
+    let weak = &docs["weak-hit-only"];
+    let prior = 1.0 / (1.0 + 2f64.exp());
+    assert!(
+        (weak.model_score.unwrap() - prior).abs() < 1e-12,
+        "{weak:?}"
+    );
+    assert!(!weak.flagged);
+    // No lexicon hit: never put to the model, whatever words it has.
+    let none = &docs["no-hit"];
+    assert_eq!(none.score, 0.0);
+    assert_eq!(none.model_score, None);
+    assert!(!none.flagged);
+
+    let digest = format!(
+        "{:x}",
+        <sha2::Sha256 as sha2::Digest>::digest(TINY.as_bytes())
+    );
+    let want = format!("sha256:{digest} threshold 0.5");
+    assert_eq!(manifest(&run)["options"]["model"], want.as_str());
+    for table in ["docs", "spans"] {
+        for entry in fs::read_dir(run.join(table)).unwrap() {
+            let meta = kv_metadata(&entry.unwrap().path());
+            assert_eq!(meta["tropescan.model"], want, "{table}");
+        }
+    }
+
+    // Lexicons alone: the same document is not flagged and no model score is written.
+    let (run, o) = scan(
+        tmp.path(),
+        "without",
+        &[&input],
+        &["--all-docs", "--no-model"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let docs = by_id(&run);
+    assert!(!docs["says-postponed"].flagged);
+    assert!(docs.values().all(|d| d.model_score.is_none()));
+    assert_eq!(manifest(&run)["options"]["model"], "none");
+
+    // A stricter model threshold from the command line.
+    let (run, o) = scan(
+        tmp.path(),
+        "strict",
+        &[&input],
+        &["--all-docs", "--model", &model, "--model-threshold", "1"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(!by_id(&run)["says-postponed"].flagged);
+}
+
+#[test]
+fn a_document_flagged_only_by_the_model_is_written_without_spans() {
+    // At a span minimum above the story's only span, the document has no span row but
+    // is flagged: it still gets its document row.
+    let tmp = tempfile::tempdir().unwrap();
+    let (input, model) = corpus(tmp.path());
+    let (run, o) = scan(
+        tmp.path(),
+        "r",
+        &[&input],
+        &["--model", &model, "--min-span-score", "0.9"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let docs = by_id(&run);
+    assert_eq!(docs.len(), 1, "{docs:?}");
+    assert!(docs["says-postponed"].flagged);
+    assert_eq!(docs["says-postponed"].n_spans, 0);
+}
+
+#[test]
+fn bad_model_files_stop_the_command_before_anything_is_read() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (input, _) = corpus(tmp.path());
+    let bad = tmp.path().join("bad.tsv");
+    fs::write(&bad, TINY.replace("10.0", "ten")).unwrap();
+    let bad = bad.to_string_lossy().into_owned();
+    let missing = tmp
+        .path()
+        .join("missing.tsv")
+        .to_string_lossy()
+        .into_owned();
+    for (model, want) in [
+        (
+            &bad,
+            "bad.tsv:6: coefficient \"ten\" is not a finite number",
+        ),
+        (&missing, "cannot read"),
+    ] {
+        let (run, o) = scan(tmp.path(), "r", &[&input], &["--model", model]);
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        assert!(stderr(&o).contains(want), "{}", stderr(&o));
+        assert!(!run.exists(), "nothing written");
+    }
+    let o = run(&["eval", &input, "--no-model", "--model", &bad]);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "conflicting flags: {}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn eval_and_explain_say_what_the_model_did() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_, model) = corpus(tmp.path());
+    let labeled = tmp.path().join("labeled.jsonl");
+    let docs = [
+        serde_json::json!({"id": "p", "text": STORY, "label": "positive", "categories": ["shutdown_resistance"]}),
+        serde_json::json!({"id": "n", "text": STORY.replace("postponed", "moved back"), "label": "negative", "categories": []}),
+    ];
+    fs::write(
+        &labeled,
+        docs.iter().map(|d| format!("{d}\n")).collect::<String>(),
+    )
+    .unwrap();
+    let labeled = labeled.to_string_lossy().into_owned();
+
+    let o = run(&["eval", &labeled, "--model", &model, "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let r: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(r["overall"]["tp"], 1);
+    assert_eq!(r["overall"]["fp"], 0);
+    assert_eq!(r["model"]["threshold"], 0.5);
+    let o = run(&["eval", &labeled, "--no-model", "--json"]);
+    let r: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(r["overall"]["tp"], 0);
+    assert!(r["model"].is_null());
+    let miss = &r["false_negatives"][0];
+    assert_eq!(miss["id"], "p");
+    assert!(miss["model_score"].is_null());
+    let o = run(&["eval", &labeled, "--no-model"]);
+    assert!(
+        stdout(&o).contains("lexicons alone (--no-model)"),
+        "{}",
+        stdout(&o)
+    );
+
+    let story = tmp.path().join("story.txt");
+    fs::write(&story, STORY).unwrap();
+    let o = run(&["explain", "--model", &model, &story.to_string_lossy()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(
+        text.contains("p = 1.000  → FLAGGED (model threshold 0.5)"),
+        "{text}"
+    );
+    assert!(text.contains("toward the trope: \"postponed\" +"), "{text}");
+    assert!(
+        text.trim_end().ends_with("FLAGGED by the document model"),
+        "{text}"
+    );
+    let o = run(&["explain", "--no-model", &story.to_string_lossy()]);
+    let text = stdout(&o);
+    assert!(text.contains("none (--no-model)"), "{text}");
+    assert!(text.trim_end().ends_with("not flagged"), "{text}");
+}
