@@ -39,10 +39,22 @@ pub struct ModelError {
     message: String,
 }
 
+/// Hash state for the lookup tables: keys are short tokens and token pairs, which the
+/// default SipHash spends most of the model's time on; lookups never depend on the seed.
+type Hasher = ahash::RandomState;
+
+/// No term: a token that only occurs inside bigram terms.
+const NO_TERM: u32 = u32::MAX;
+
 /// A trained document model.
 #[derive(Debug, Clone)]
 pub struct DocModel {
-    index: HashMap<Box<str>, u32>,
+    /// Every token a term contains → token id.
+    tokens: HashMap<Box<str>, u32, Hasher>,
+    /// Per token id: the id of its unigram term, or [`NO_TERM`].
+    unigram: Vec<u32>,
+    /// `(first token id << 32) | second token id` → bigram term id.
+    bigrams: HashMap<u64, u32, Hasher>,
     /// Per term: inverse document frequency.
     idf: Vec<f64>,
     /// Per term: the regression coefficient.
@@ -58,7 +70,6 @@ pub struct DocModel {
 #[derive(Debug, Default)]
 pub struct ModelScratch {
     lower: Vec<u8>,
-    bigram: String,
     found: Vec<u32>,
 }
 
@@ -98,7 +109,9 @@ impl DocModel {
         };
         let (mut format, mut intercept, mut threshold, mut gate) = (None, None, None, None);
         let mut model = DocModel {
-            index: HashMap::new(),
+            tokens: HashMap::default(),
+            unigram: Vec::new(),
+            bigrams: HashMap::default(),
             idf: Vec::new(),
             coef: Vec::new(),
             terms: Vec::new(),
@@ -153,11 +166,9 @@ impl DocModel {
                     }
                     let idf = number(n, "idf", idf)?;
                     let coef = number(n, "coefficient", coef)?;
-                    let id = model.terms.len() as u32;
-                    if model.index.insert((*term).into(), id).is_some() {
+                    if !model.add_term(term) {
                         return Err(err(n, format!("term {term:?} is listed twice")));
                     }
-                    model.terms.push((*term).into());
                     model.idf.push(idf);
                     model.coef.push(coef);
                 }
@@ -177,6 +188,35 @@ impl DocModel {
         model.threshold = threshold.ok_or_else(|| missing("threshold"))?;
         model.gate = gate.ok_or_else(|| missing("gate"))?;
         Ok(model)
+    }
+
+    /// Adds a term (validated by [`is_term`]); `false` when it is already there.
+    fn add_term(&mut self, term: &str) -> bool {
+        let id = self.terms.len() as u32;
+        let mut token = |t: &str| -> u32 {
+            let next = self.unigram.len() as u32;
+            let tok = *self.tokens.entry(t.into()).or_insert(next);
+            if tok == next {
+                self.unigram.push(NO_TERM);
+            }
+            tok
+        };
+        let slot = match term.split_once(' ') {
+            None => {
+                let t = token(term) as usize;
+                &mut self.unigram[t]
+            }
+            Some((a, b)) => {
+                let key = (u64::from(token(a)) << 32) | u64::from(token(b));
+                self.bigrams.entry(key).or_insert(NO_TERM)
+            }
+        };
+        if *slot != NO_TERM {
+            return false;
+        }
+        *slot = id;
+        self.terms.push(term.into());
+        true
     }
 
     /// The same model flagging at `threshold` instead of the file's.
@@ -265,7 +305,9 @@ impl DocModel {
         scratch.lower.make_ascii_lowercase();
         scratch.found.clear();
         let bytes = &scratch.lower;
-        let mut prev: Option<(usize, usize)> = None;
+        // The previous token's id, when it is a token of some term: a bigram term is made
+        // of two such tokens, so a pair involving any other token is never looked up.
+        let mut prev: Option<u32> = None;
         let mut i = 0;
         while i < bytes.len() {
             if !bytes[i].is_ascii_alphanumeric() {
@@ -279,20 +321,20 @@ impl DocModel {
             if i - start < 2 {
                 continue;
             }
-            let word = ascii(&bytes[start..i]);
-            if let Some(&t) = self.index.get(word) {
-                scratch.found.push(t);
-            }
-            if let Some((ps, pe)) = prev {
-                scratch.bigram.clear();
-                scratch.bigram.push_str(ascii(&bytes[ps..pe]));
-                scratch.bigram.push(' ');
-                scratch.bigram.push_str(word);
-                if let Some(&t) = self.index.get(scratch.bigram.as_str()) {
-                    scratch.found.push(t);
+            let tok = self.tokens.get(ascii(&bytes[start..i])).copied();
+            if let Some(t) = tok {
+                let term = self.unigram[t as usize];
+                if term != NO_TERM {
+                    scratch.found.push(term);
+                }
+                if let Some(p) = prev {
+                    let key = (u64::from(p) << 32) | u64::from(t);
+                    if let Some(&term) = self.bigrams.get(&key) {
+                        scratch.found.push(term);
+                    }
                 }
             }
-            prev = Some((start, i));
+            prev = tok;
         }
         scratch.found.sort_unstable();
     }
