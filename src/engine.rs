@@ -202,8 +202,12 @@ impl<'e> Scanner<'e> {
             &mut self.spans,
         );
         // The model reads the original text (its tokens are defined on it, as in the
-        // training script), and only where the lexicons already found a qualified hit.
-        if let Some(m) = e.model.as_ref().filter(|m| m.admits(doc.score)) {
+        // training script), and only where the lexicons found an AI and a trope hit.
+        if let Some(m) = e
+            .model
+            .as_ref()
+            .filter(|m| m.admits(doc.score, doc.agent_presence))
+        {
             let p = m.probability(text, &mut self.model_scratch);
             doc.model_score = Some(p);
             doc.flagged |= p >= m.threshold();

@@ -102,6 +102,9 @@ pub struct DocScore {
     pub categories: Vec<f64>,
     /// Counter-trope score.
     pub counter_score: f64,
+    /// How surely the document is about an AI: noisy-OR over its distinct agent-cue
+    /// entries of their weights (0 when it has no agent cue).
+    pub agent_presence: f64,
     /// The document model's probability, when the model was asked (see
     /// [`DocModel::admits`]).
     pub model_score: Option<f64>,
@@ -351,6 +354,7 @@ impl Scorer {
         doc.score = 1.0 - all_miss;
         doc.counter_score = 1.0 - counter_miss;
         doc.flagged = doc.score >= self.threshold;
+        doc.agent_presence = strongest;
         doc
     }
 

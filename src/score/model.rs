@@ -6,11 +6,11 @@
 //! and bigrams, trained offline by `scripts/train-model` on labeled documents and shipped
 //! as a reviewable TSV file (`models/document.tsv`).
 //!
-//! It is asked only about documents whose lexicon score reaches the model's `gate`: every
-//! such document already has a qualified trope hit, so the model decides between "one weak
-//! hit in an AI story that is about leverage" and "one weak hit in an AI story that is not",
-//! and never sees the text of ordinary web pages, where a bag of words trained on AI stories
-//! has nothing to say (untouched vocabulary leaves it at its prior). A gated document is
+//! It is asked only about documents that name an AI (at least one agent cue) and whose
+//! lexicon score reaches the model's `gate`: the model was trained on documents about AIs,
+//! so it decides between "one weak hit in an AI story that is about leverage" and "one weak
+//! hit in an AI story that is not", and never judges changelogs, recipes or web pages, about
+//! which a bag of words trained on AI stories has nothing sound to say. A gated document is
 //! flagged when the model's probability reaches its `threshold`, whatever its lexicon
 //! score (docs/detection.md, "The document model").
 //!
@@ -250,9 +250,11 @@ impl DocModel {
         self.terms.is_empty()
     }
 
-    /// Whether a document with lexicon score `score` is put to the model.
-    pub fn admits(&self, score: f64) -> bool {
-        score > 0.0 && score >= self.gate
+    /// Whether a document is put to the model: it has an agent cue (`agent_presence` >
+    /// 0), since the model was trained on documents about AIs and has nothing to say about
+    /// others, and its lexicon `score` reaches the gate (and is above 0).
+    pub fn admits(&self, score: f64, agent_presence: f64) -> bool {
+        agent_presence > 0.0 && score > 0.0 && score >= self.gate
     }
 
     /// The model's probability that `text` tells the trope.
@@ -439,17 +441,18 @@ mod tests {
     }
 
     #[test]
-    fn gate_admits_only_documents_with_lexicon_evidence() {
+    fn gate_admits_only_documents_about_an_ai_with_lexicon_evidence() {
         let m = tiny();
-        assert!(!m.admits(0.0));
-        assert!(!m.admits(0.049));
-        assert!(m.admits(0.05));
+        assert!(!m.admits(0.0, 0.8));
+        assert!(!m.admits(0.049, 0.8));
+        assert!(m.admits(0.05, 0.8));
+        assert!(!m.admits(0.9, 0.0), "no agent cue, no model");
         let zero = DocModel::parse(&TINY.replace("gate\t0.05", "gate\t0"), "z").unwrap();
         assert!(
-            !zero.admits(0.0),
+            !zero.admits(0.0, 0.8),
             "a document with no hit is never put to the model"
         );
-        assert!(zero.admits(1e-9));
+        assert!(zero.admits(1e-9, 0.3));
     }
 
     #[test]

@@ -23,6 +23,7 @@ fn corpus(dir: &std::path::Path) -> (String, String) {
         serde_json::json!({"id": "says-postponed", "text": STORY}),
         serde_json::json!({"id": "weak-hit-only", "text": STORY.replace("postponed", "moved back")}),
         serde_json::json!({"id": "no-hit", "text": "The meeting was postponed until the rain stopped."}),
+        serde_json::json!({"id": "no-ai", "text": "He postponed the payment and threatened to blackmail her unless she paid him by Friday."}),
     ];
     let input = dir.join("in.jsonl");
     let body: String = lines.iter().map(|l| format!("{l}\n")).collect();
@@ -70,6 +71,11 @@ fn the_model_flags_gated_documents_and_records_itself() {
     assert_eq!(none.score, 0.0);
     assert_eq!(none.model_score, None);
     assert!(!none.flagged);
+    // A trope hit but no AI in the text (human blackmail): not the model's business.
+    let human = &docs["no-ai"];
+    assert!(human.score > 0.0, "{human:?}");
+    assert_eq!(human.model_score, None);
+    assert!(!human.flagged);
 
     let digest = format!(
         "{:x}",
