@@ -119,6 +119,8 @@ struct Acc<'r> {
     flagged: u64,
     counter_docs: u64,
     counter_and_flagged: u64,
+    /// Flagged documents below the threshold: the document model's own flags.
+    flagged_by_model: u64,
     spans: u64,
     sources: HashMap<String, SourceAcc>,
     /// Documents without rows in shards that name no source, by folder; attributed at the
@@ -158,6 +160,7 @@ pub(crate) fn aggregate(
         flagged: 0,
         counter_docs: 0,
         counter_and_flagged: 0,
+        flagged_by_model: 0,
         spans: 0,
         sources: HashMap::new(),
         pending: Vec::new(),
@@ -310,6 +313,7 @@ impl Acc<'_> {
                 }
                 if flagged {
                     self.flagged += 1;
+                    self.flagged_by_model += u64::from(score < thr);
                     st.flagged += 1;
                     st.flagged_rows.push(row);
                     if let Some(v) = &mut self.flagged_ids {
@@ -597,6 +601,7 @@ impl Acc<'_> {
         t.est_tokens = t.bytes / 4;
         t.spans = self.spans;
         t.flagged = self.flagged;
+        t.flagged_by_model = self.flagged_by_model;
         t.flagged_rate = rate(self.flagged, t.docs);
         t.counter_docs = self.counter_docs;
         t.counter_rate = rate(self.counter_docs, t.docs);

@@ -503,11 +503,20 @@ pub(crate) fn render(r: &Report) -> String {
     section(&mut out, "categories", "Flagged documents by category");
     let _ = write!(
         out,
-        r#"<p>A document counts for a category when its score for that category is at least the threshold ({thr}); a document can count for several.{}</p>"#,
+        r#"<p>A document counts for a category when its score for that category is at least the threshold ({thr}); a document can count for several.{}{}</p>"#,
         if r.baseline.is_some() {
             " Thin grey bars: the baseline."
         } else {
             ""
+        },
+        if run.totals.flagged_by_model > 0 {
+            format!(
+                " {} of the {} flagged documents were flagged by the document model alone (document score below {thr}), so they count in no category.",
+                fmt::int(run.totals.flagged_by_model),
+                fmt::int(run.totals.flagged)
+            )
+        } else {
+            String::new()
         }
     );
     out.push_str(&category_chart(r));

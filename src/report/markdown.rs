@@ -222,6 +222,14 @@ pub(crate) fn render(r: &Report) -> String {
         out,
         "A document counts for a category when its score for that category is at least the threshold ({thr}); a document can count for several.\n"
     );
+    if run.totals.flagged_by_model > 0 {
+        let _ = writeln!(
+            out,
+            "{} of the {} flagged documents were flagged by the document model alone (document score below {thr}), so they count in no category.\n",
+            fmt::int(run.totals.flagged_by_model),
+            fmt::int(run.totals.flagged)
+        );
+    }
     render_table(&mut out, &table::categories(r));
 
     out.push_str("## Categories that co-occur\n\n");

@@ -25,6 +25,11 @@ pub(crate) fn scan_info(run: &RunSet) -> ScanInfo {
             .options
             .get("min_span_score")
             .and_then(serde_json::Value::as_f64),
+        model: first
+            .options
+            .get("model")
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_string),
         all_docs: run.manifests.iter().all(|m| {
             m.manifest
                 .options

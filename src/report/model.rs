@@ -101,6 +101,9 @@ pub struct ScanInfo {
     pub threshold: f64,
     /// Minimum span score kept, when the manifests record it.
     pub min_span_score: Option<f64>,
+    /// The document model as the manifests record it (`sha256:<digest> threshold <t>`, or
+    /// `none`); absent for runs of versions without one.
+    pub model: Option<String>,
     /// Whether the document table holds every document (`--all-docs`), in every manifest.
     pub all_docs: bool,
     /// Trope categories, in score-column order.
@@ -134,6 +137,9 @@ pub struct RunTotals {
     pub flagged: u64,
     /// `flagged / docs`.
     pub flagged_rate: f64,
+    /// Flagged documents whose document score is below the threshold: flagged by the
+    /// document model alone, so they count in no category.
+    pub flagged_by_model: u64,
     /// Counter-trope documents (counter score >= threshold).
     pub counter_docs: u64,
     /// `counter_docs / docs`.

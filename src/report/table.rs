@@ -134,6 +134,14 @@ fn scan_rows(run: &RunReport) -> Vec<(&'static str, Cell)> {
             Cell::Text(s.min_span_score.map_or("-".into(), |v| format!("{v}"))),
         ),
         (
+            "Document model",
+            match s.model.as_deref() {
+                None => Cell::Text("-".into()),
+                Some("none") => Cell::Text("none (lexicons alone)".into()),
+                Some(m) => Cell::Code(model_label(m)),
+            },
+        ),
+        (
             "Document table",
             Cell::Text(if s.all_docs {
                 "every document (--all-docs)".into()
@@ -155,6 +163,17 @@ fn scan_rows(run: &RunReport) -> Vec<(&'static str, Cell)> {
         ),
         ("Text scanned", Cell::Text(fmt::bytes(run.totals.bytes))),
     ]
+}
+
+/// `sha256:<digest> threshold <t>` as `<short digest>, threshold <t>`; anything else as is.
+fn model_label(m: &str) -> String {
+    match m
+        .strip_prefix("sha256:")
+        .and_then(|rest| rest.split_once(" threshold "))
+    {
+        Some((digest, t)) => format!("{}, threshold {t}", fmt::short_digest(digest)),
+        None => m.to_string(),
+    }
 }
 
 /// How the run (and baseline) were scanned.

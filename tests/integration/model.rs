@@ -90,6 +90,26 @@ fn the_model_flags_gated_documents_and_records_itself() {
         }
     }
 
+    // The audit report counts the model's own flags, which reach no category.
+    let out = tmp.path().join("report");
+    let o = crate::common::run(&[
+        "report",
+        &run.to_string_lossy(),
+        "-o",
+        &out.to_string_lossy(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let report: serde_json::Value =
+        serde_json::from_slice(&fs::read(out.join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["run"]["totals"]["flagged"], 1);
+    assert_eq!(report["run"]["totals"]["flagged_by_model"], 1);
+    assert_eq!(report["run"]["scan"]["model"], want.as_str());
+    let md = fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(
+        md.contains("1 of the 1 flagged documents were flagged by the document model alone"),
+        "{md}"
+    );
+
     // Lexicons alone: the same document is not flagged and no model score is written.
     let (run, o) = scan(
         tmp.path(),

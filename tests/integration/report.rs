@@ -67,7 +67,7 @@ fn u(v: &Value) -> u64 {
 }
 
 /// Removes what differs between machines and invocations: paths of run folders, timings,
-/// the tool version and the lexicon digest.
+/// the tool version, the lexicon digest and the document model's digest.
 fn redact_json(mut v: Value) -> Value {
     v["tool_version"] = "[version]".into();
     v["timing"] = "[timing]".into();
@@ -76,12 +76,16 @@ fn redact_json(mut v: Value) -> Value {
             v[side]["dirs"] = "[run]".into();
             v[side]["scan"]["lexicon_digest"] = "[digest]".into();
             v[side]["scan"]["tool_versions"] = "[version]".into();
+            if v[side]["scan"]["model"].is_string() {
+                v[side]["scan"]["model"] = "[model]".into();
+            }
         }
     }
     v
 }
 
-/// Replaces the temporary folder, timings, the tool version and the lexicon digest.
+/// Replaces the temporary folder, timings, the tool version, the lexicon digest and the
+/// document model's digest (the model is retrained more often than these reports change).
 fn redact_md(md: &str, tmp: &Path) -> String {
     let digest = |line: &str| {
         // The digest is shown as its first 12 hex digits in backticks.
@@ -100,6 +104,8 @@ fn redact_md(md: &str, tmp: &Path) -> String {
                 "| tropescan version | [version] |".to_string()
             } else if l.starts_with("| Lexicon digest |") {
                 "| Lexicon digest | [digest] |".to_string()
+            } else if l.starts_with("| Document model |") {
+                "| Document model | [model] |".to_string()
             } else {
                 digest(l)
             }
