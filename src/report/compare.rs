@@ -81,6 +81,9 @@ pub(crate) fn compare(
     Ok(Comparison {
         same_lexicons: run.scan.lexicon_digest == base.scan.lexicon_digest,
         same_threshold: run.scan.threshold == base.scan.threshold,
+        // A run of a version that recorded no model had none.
+        same_model: run.scan.model.as_deref().unwrap_or("none")
+            == base.scan.model.as_deref().unwrap_or("none"),
         headline,
         new_flagged,
         gone_flagged,

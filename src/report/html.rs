@@ -467,8 +467,8 @@ pub(crate) fn render(r: &Report) -> String {
 
     section(&mut out, "summary", "Summary");
     if let Some(c) = &r.comparison {
-        if !c.same_lexicons || !c.same_threshold {
-            out.push_str(r#"<p class="warn">The run and the baseline were scanned with different lexicons or thresholds: changes mix corpus and detector changes.</p>"#);
+        if !c.same_lexicons || !c.same_threshold || !c.same_model {
+            out.push_str(r#"<p class="warn">The run and the baseline were scanned with different lexicons, thresholds or document models: changes mix corpus and detector changes.</p>"#);
         }
     }
     // Beside a baseline the tables have more columns: one above the other then.

@@ -202,8 +202,8 @@ pub(crate) fn render(r: &Report) -> String {
         let _ = writeln!(out, "{}\n", timing_line("Baseline", t));
     }
     if let Some(c) = &r.comparison {
-        if !c.same_lexicons || !c.same_threshold {
-            out.push_str("**The run and the baseline were scanned with different lexicons or thresholds: changes mix corpus and detector changes.**\n\n");
+        if !c.same_lexicons || !c.same_threshold || !c.same_model {
+            out.push_str("**The run and the baseline were scanned with different lexicons, thresholds or document models: changes mix corpus and detector changes.**\n\n");
         }
     }
     if !run.notes.is_empty() {

@@ -370,6 +370,9 @@ pub struct Comparison {
     pub same_lexicons: bool,
     /// Whether both runs used the same threshold.
     pub same_threshold: bool,
+    /// Whether both runs used the same document model (or none), as far as their
+    /// manifests record it.
+    pub same_model: bool,
     /// Headline figures, run beside baseline, in headline order.
     pub headline: Vec<Change>,
     /// Flagged document ids in the run but not flagged in the baseline.
