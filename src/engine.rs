@@ -210,7 +210,7 @@ impl<'e> Scanner<'e> {
         {
             let p = m.probability(text, &mut self.model_scratch);
             doc.model_score = Some(p);
-            doc.flagged |= p >= m.threshold();
+            doc.flagged |= m.flags(p);
         }
         Analysis {
             doc,

@@ -344,7 +344,7 @@ pub fn evaluate(engine: &Engine, sets: &[LabeledSet]) -> EvalReport {
                     .doc
                     .model_score
                     .zip(engine.model())
-                    .is_some_and(|(p, m)| p >= m.threshold()),
+                    .is_some_and(|(p, m)| m.flags(p)),
                 spans,
             }
         })

@@ -179,11 +179,7 @@ pub fn explain(engine: &Engine, text: &str) -> String {
             let _ = writeln!(
                 out,
                 "  p = {p:.3}  → {} (model threshold {})",
-                if p >= m.threshold() {
-                    "FLAGGED"
-                } else {
-                    "not flagged"
-                },
+                if m.flags(p) { "FLAGGED" } else { "not flagged" },
                 m.threshold()
             );
             for (title, list) in [("toward the trope", toward), ("against", against)] {

@@ -250,6 +250,11 @@ impl DocModel {
         self.terms.is_empty()
     }
 
+    /// Whether probability `p` flags a document the model was asked about.
+    pub fn flags(&self, p: f64) -> bool {
+        p >= self.threshold
+    }
+
     /// Whether a document is put to the model: it has an agent cue (`agent_presence` >
     /// 0), since the model was trained on documents about AIs and has nothing to say about
     /// others, and its lexicon `score` reaches the gate (and is above 0).
