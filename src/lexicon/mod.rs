@@ -110,6 +110,10 @@ pub enum EntryRule {
     Pattern {
         /// The regex source, as written.
         regex: String,
+        /// The regex compiled as the matcher runs it ([`crate::matcher::compile_pattern`]):
+        /// validation compiles it anyway, and the matcher takes this copy instead of
+        /// compiling every pattern a second time at start-up.
+        compiled: regex::bytes::Regex,
         /// Literal phrases; the regex runs only near their hits.
         anchors: Vec<Phrase>,
         /// Bytes of normalized text each side of an anchor that the regex sees.

@@ -237,6 +237,7 @@ pub fn parse(file: &str, text: &str) -> Result<Lexicon, LexiconError> {
         }
         let rule = EntryRule::Pattern {
             regex: p.regex,
+            compiled: re,
             anchors,
             window,
             requires,

@@ -142,16 +142,16 @@ impl Matcher {
                     }
                 }
                 EntryRule::Pattern {
-                    regex,
+                    compiled,
                     anchors,
                     window,
                     requires,
+                    ..
                 } => {
                     let pi = patterns.len() as u32;
                     patterns.push(PatternRule {
                         entry: i as u32,
-                        regex: compile_pattern(regex)
-                            .map_err(|e| CompileError(format!("{}: {e}", r.entry.id)))?,
+                        regex: compiled.clone(),
                         window: *window,
                         requires: !requires.is_empty(),
                     });
