@@ -25,7 +25,7 @@ pub fn explain(engine: &Engine, text: &str) -> String {
     );
     let _ = writeln!(
         out,
-        "model: p = W × A × (1 − N) × (1 − {} × C); W = weight + (1 − weight) × {} × S × (1 − R); S = pressure cue within {} bytes; R = the document's counter evidence; A = agent cue within {} bytes, else max({}, {} × strongest agent cue in the document); N = negation within {} bytes before; C = counter cue within {} bytes",
+        "span scores: p = W × A × (1 − N) × (1 − {} × C); W = weight + (1 − weight) × {} × S × (1 − R); S = pressure cue within {} bytes; R = the document's counter evidence; A = agent cue within {} bytes, else max({}, {} × strongest agent cue in the document); N = negation within {} bytes before; C = counter cue within {} bytes",
         params.counter_damp,
         params.pressure_boost,
         params.pressure_window,
