@@ -266,6 +266,12 @@ impl DocModel {
     pub fn probability(&self, text: &str, scratch: &mut ModelScratch) -> f64 {
         self.collect(text, scratch);
         let (dot, norm) = self.features(&scratch.found, |_, _| {});
+        self.link(dot, norm)
+    }
+
+    /// The probability for a document whose features sum to `dot` against the
+    /// coefficients, before L2 normalization by `norm` (0 for a text with no known term).
+    fn link(&self, dot: f64, norm: f64) -> f64 {
         sigmoid(self.intercept + if norm > 0.0 { dot / norm } else { 0.0 })
     }
 
@@ -276,7 +282,7 @@ impl DocModel {
         self.collect(text, &mut scratch);
         let mut raw: Vec<(u32, f64)> = Vec::new();
         let (dot, norm) = self.features(&scratch.found, |t, v| raw.push((t, v)));
-        let p = sigmoid(self.intercept + if norm > 0.0 { dot / norm } else { 0.0 });
+        let p = self.link(dot, norm);
         let mut list: Vec<Contribution> = raw
             .into_iter()
             .map(|(t, v)| Contribution {
