@@ -6,13 +6,15 @@
 //! patterns cost more than all the rest of a scan. Anchoring the pattern on its rarest
 //! required word instead gives the same matches at a fraction of the cost. This check
 //! names the anchors that are among the most frequent English words; it cannot judge
-//! rarer words, whose frequency depends on the corpus.
+//! rarer words, whose frequency depends on the corpus. Patterns whose regex requires a
+//! rarer word (see [`crate::matcher::required`]) or that list `requires` are not named:
+//! their windows mostly cost a lookup.
 
 use super::{EntryRule, LexiconSet};
 
 /// About the 120 most frequent words of English text (function words, auxiliaries,
 /// pronouns and the commonest verbs), normalized.
-const COMMON_WORDS: &[&str] = &[
+pub(crate) const COMMON_WORDS: &[&str] = &[
     "a", "about", "after", "all", "also", "an", "and", "any", "are", "as", "at", "back", "be",
     "because", "been", "but", "by", "can", "come", "could", "day", "did", "do", "does", "even",
     "first", "for", "from", "get", "give", "go", "good", "had", "has", "have", "he", "her", "him",
@@ -44,6 +46,7 @@ pub fn frequent_anchors(set: &LexiconSet) -> Vec<FrequentAnchor> {
     let mut out = Vec::new();
     for (_, r) in set.entries() {
         let EntryRule::Pattern {
+            regex,
             anchors,
             window,
             requires,
@@ -52,9 +55,9 @@ pub fn frequent_anchors(set: &LexiconSet) -> Vec<FrequentAnchor> {
         else {
             continue;
         };
-        // With `requires`, a frequent anchor opens windows that cost a lookup, not a
-        // regex search.
-        if !requires.is_empty() {
+        // With `requires`, or words the regex itself requires, a frequent anchor opens
+        // windows that mostly cost a lookup, not a regex search.
+        if !requires.is_empty() || !crate::matcher::required::required_clauses(regex).is_empty() {
             continue;
         }
         for a in anchors {

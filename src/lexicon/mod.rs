@@ -15,6 +15,7 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
+pub(crate) use anchors::COMMON_WORDS;
 pub use embedded::EMBEDDED;
 pub use parse::parse;
 

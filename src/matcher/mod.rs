@@ -3,7 +3,8 @@
 //! Every literal of every lexicon (term phrases, cue phrases, pattern anchors) is searched
 //! for in one pass over the normalized document. Literal hits are checked for word
 //! boundaries; anchor hits open small windows in which their patterns' regexes run, so no
-//! regex ever scans a whole document.
+//! regex ever scans a whole document. The same pass finds the words each regex requires
+//! ([`required`]), and a window without them is skipped.
 //!
 //! A literal that begins with a word character can only match where a word begins, so
 //! those literals go into a trie ([`trie`]) that is walked from each word start until the
@@ -11,11 +12,14 @@
 //! in the trie's first levels, which fit in cache, where an unanchored automaton over
 //! thousands of phrases touches a cold state row on almost every byte. Before a walk, a
 //! bitset of the literals' first four bytes ([`start_filter`]) rules out most word starts
-//! at the cost of one L1 load. Literals that begin with anything else (rare: punctuation)
-//! go into a small unanchored Aho-Corasick automaton over the whole text. Together they
-//! report exactly the hits one unanchored overlapping search would.
+//! at the cost of one L1 load. A literal that begins with punctuation (`(agent)`, `-ai`)
+//! is walked from its first word and counted when its punctuation precedes that word;
+//! only literals with no word character at all go into a small unanchored Aho-Corasick
+//! automaton over the whole text. Together they report exactly the hits one unanchored
+//! overlapping search would.
 
 mod normalize;
+pub mod required;
 mod start_filter;
 mod tables;
 mod trie;
@@ -42,9 +46,19 @@ pub struct Hit {
 
 #[derive(Debug, Clone, Copy)]
 enum Owner {
-    Term { entry: u32, prefix: bool },
-    Anchor { pattern: u32, prefix: bool },
-    Require { pattern: u32, prefix: bool },
+    Term {
+        entry: u32,
+        prefix: bool,
+    },
+    Anchor {
+        pattern: u32,
+        prefix: bool,
+    },
+    /// A word of clause `clause` (see [`required`]).
+    Clause {
+        clause: u32,
+        prefix: bool,
+    },
 }
 
 struct Literal {
@@ -57,8 +71,10 @@ struct PatternRule {
     entry: u32,
     regex: Regex,
     window: usize,
-    /// The regex runs in a window only where one of its `requires` literals occurs.
-    requires: bool,
+    /// The pattern's clauses, as a range of clause ids: the regex runs in a window only
+    /// when every clause has a word inside it. The lexicon's `requires` phrases form one
+    /// clause; the others are read off the regex ([`required`]).
+    clauses: std::ops::Range<u32>,
 }
 
 /// A compiled lexicon set, ready to search many documents from many threads.
@@ -67,9 +83,16 @@ pub struct Matcher {
     word_start: Option<Trie>,
     /// Which word starts can begin a literal of `word_start` at all.
     start_filter: StartFilter,
-    /// Literal index of each literal of `word_start`.
-    word_start_ids: Vec<u32>,
-    /// Literals that start with anything else, searched everywhere.
+    /// What each literal of `word_start` ends: `(literal, first, last)`, the literal of
+    /// that text (`u32::MAX` when none) and the range of `after_punct` entries whose word
+    /// part it is.
+    word_start_ids: Vec<(u32, u32, u32)>,
+    /// Literals that begin with punctuation (`(agent)`, `-ai`): `(literal, punctuation)`.
+    /// The trie holds their word part (`agent)`, `ai`), which begins a word; a hit counts
+    /// when the punctuation precedes it. Searching the whole text for them instead, with a
+    /// separate automaton, cost a tenth of all matching for a dozen rare phrases.
+    after_punct: Vec<(u32, Box<[u8]>)>,
+    /// Literals with no word character at all, searched everywhere.
     anywhere: Option<AhoCorasick>,
     /// Literal index of each literal of `anywhere`.
     anywhere_ids: Vec<u32>,
@@ -84,8 +107,10 @@ pub struct Matcher {
 #[derive(Default)]
 pub struct MatchScratch {
     regions: Vec<(u32, u32, u32)>,
-    /// `(pattern, start, end)` of every `requires` literal hit.
-    required: Vec<(u32, u32, u32)>,
+    /// `(start, end)` of every hit of each clause's words, in text order, by clause id.
+    clause_hits: Vec<Vec<(u32, u32)>>,
+    /// The clauses whose `clause_hits` are not empty.
+    touched: Vec<u32>,
 }
 
 /// Compiles a pattern's regex the way the matcher runs it: over bytes, with ASCII classes.
@@ -116,6 +141,7 @@ impl Matcher {
         let mut texts: Vec<String> = Vec::new();
         let mut index: std::collections::HashMap<String, usize> = Default::default();
         let mut patterns = Vec::new();
+        let mut clause_count = 0u32;
         let mut add = |text: &str, owner: Owner| {
             let i = *index.entry(text.to_string()).or_insert_with(|| {
                 texts.push(text.to_string());
@@ -142,18 +168,43 @@ impl Matcher {
                     }
                 }
                 EntryRule::Pattern {
+                    regex,
                     compiled,
                     anchors,
                     window,
                     requires,
-                    ..
                 } => {
                     let pi = patterns.len() as u32;
+                    let first = clause_count;
+                    if !requires.is_empty() {
+                        for a in requires {
+                            add(
+                                &a.text,
+                                Owner::Clause {
+                                    clause: clause_count,
+                                    prefix: a.prefix,
+                                },
+                            );
+                        }
+                        clause_count += 1;
+                    }
+                    for clause in required::required_clauses(regex) {
+                        for w in clause {
+                            add(
+                                &w.text,
+                                Owner::Clause {
+                                    clause: clause_count,
+                                    prefix: !w.whole,
+                                },
+                            );
+                        }
+                        clause_count += 1;
+                    }
                     patterns.push(PatternRule {
                         entry: i as u32,
                         regex: compiled.clone(),
                         window: *window,
-                        requires: !requires.is_empty(),
+                        clauses: first..clause_count,
                     });
                     for a in anchors {
                         add(
@@ -164,30 +215,51 @@ impl Matcher {
                             },
                         );
                     }
-                    for a in requires {
-                        add(
-                            &a.text,
-                            Owner::Require {
-                                pattern: pi,
-                                prefix: a.prefix,
-                            },
-                        );
-                    }
                 }
             }
         }
-        // `check_left` is set exactly when a literal starts with a word character.
-        let (mut word_texts, mut word_start_ids) = (Vec::new(), Vec::new());
+        // `check_left` is set exactly when a literal starts with a word character. Each
+        // trie text lists the literal it is and the punctuation-led literals it ends.
+        let mut trie_of: std::collections::HashMap<&str, usize> = Default::default();
+        let mut word_texts: Vec<&str> = Vec::new();
+        let mut plain: Vec<u32> = Vec::new();
+        let mut led: Vec<Vec<(u32, Box<[u8]>)>> = Vec::new();
         let (mut any_texts, mut anywhere_ids) = (Vec::new(), Vec::new());
         for (i, (text, lit)) in texts.iter().zip(&literals).enumerate() {
-            if lit.check_left {
-                word_texts.push(text.as_str());
-                word_start_ids.push(i as u32);
+            let word_at = if lit.check_left {
+                Some(0)
             } else {
+                text.char_indices()
+                    .find(|&(_, c)| is_word_char(c))
+                    .map(|(k, _)| k)
+            };
+            let Some(k) = word_at else {
                 any_texts.push(text.as_str());
                 anywhere_ids.push(i as u32);
+                continue;
+            };
+            let t = *trie_of.entry(&text[k..]).or_insert_with(|| {
+                word_texts.push(&text[k..]);
+                plain.push(u32::MAX);
+                led.push(Vec::new());
+                word_texts.len() - 1
+            });
+            if k == 0 {
+                plain[t] = i as u32;
+            } else {
+                led[t].push((i as u32, text.as_bytes()[..k].into()));
             }
         }
+        let mut after_punct = Vec::new();
+        let word_start_ids = plain
+            .into_iter()
+            .zip(led)
+            .map(|(lit, l)| {
+                let first = after_punct.len() as u32;
+                after_punct.extend(l);
+                (lit, first, after_punct.len() as u32)
+            })
+            .collect();
         let start_filter = StartFilter::new(&word_texts);
         let word_start = if word_texts.is_empty() {
             None
@@ -215,6 +287,7 @@ impl Matcher {
             word_start,
             start_filter,
             word_start_ids,
+            after_punct,
             anywhere,
             anywhere_ids,
             literals,
@@ -229,7 +302,10 @@ impl Matcher {
     pub fn find(&self, norm: &str, scratch: &mut MatchScratch, hits: &mut Vec<Hit>) {
         hits.clear();
         scratch.regions.clear();
-        scratch.required.clear();
+        for &c in &scratch.touched {
+            scratch.clause_hits[c as usize].clear();
+        }
+        scratch.touched.clear();
         if let Some(trie) = &self.word_start {
             self.walk_word_starts(trie, norm, scratch, hits);
         }
@@ -276,9 +352,17 @@ impl Matcher {
         scratch: &mut MatchScratch,
         hits: &mut Vec<Hit>,
     ) {
-        trie.walk(&norm.as_bytes()[i..], |len, lit| {
-            let lit = self.word_start_ids[lit as usize];
-            self.literal_hit(norm, lit, i, i + len, scratch, hits);
+        let bytes = norm.as_bytes();
+        trie.walk(&bytes[i..], |len, t| {
+            let (lit, first, last) = self.word_start_ids[t as usize];
+            if lit != u32::MAX {
+                self.literal_hit(norm, lit, i, i + len, scratch, hits);
+            }
+            for (lit, punct) in &self.after_punct[first as usize..last as usize] {
+                if bytes[..i].ends_with(punct) {
+                    self.literal_hit(norm, *lit, i - punct.len(), i + len, scratch, hits);
+                }
+            }
         });
     }
 
@@ -304,7 +388,7 @@ impl Matcher {
             let (prefix, end) = match *owner {
                 Owner::Term { prefix, .. }
                 | Owner::Anchor { prefix, .. }
-                | Owner::Require { prefix, .. } => {
+                | Owner::Clause { prefix, .. } => {
                     if prefix {
                         (true, word_end(norm, e))
                     } else {
@@ -327,8 +411,17 @@ impl Matcher {
                     let hi = ceil_char(norm, (end + w).min(bytes.len()));
                     scratch.regions.push((pattern, lo as u32, hi as u32));
                 }
-                Owner::Require { pattern, .. } => {
-                    scratch.required.push((pattern, s as u32, end as u32));
+                Owner::Clause { clause, .. } => {
+                    if scratch.clause_hits.len() <= clause as usize {
+                        scratch
+                            .clause_hits
+                            .resize_with(clause as usize + 1, Vec::new);
+                    }
+                    let list = &mut scratch.clause_hits[clause as usize];
+                    if list.is_empty() {
+                        scratch.touched.push(clause);
+                    }
+                    list.push((s as u32, end as u32));
                 }
             }
         }
@@ -338,8 +431,7 @@ impl Matcher {
         let bytes = norm.as_bytes();
         let regions = &mut scratch.regions;
         regions.sort_unstable();
-        scratch.required.sort_unstable();
-        let required = &scratch.required;
+        let clause_hits = &scratch.clause_hits;
         // Merge overlapping windows of the same pattern so each byte is searched once per
         // pattern and no match is reported twice.
         let mut i = 0;
@@ -351,30 +443,41 @@ impl Matcher {
                 j += 1;
             }
             let rule = &self.patterns[p as usize];
-            if rule.requires {
-                // Is a required literal of this pattern wholly inside the window?
-                let from = required.partition_point(|&(rp, rs, _)| (rp, rs) < (p, lo));
-                let inside = required[from..]
+            // Does every clause of this pattern have a word wholly inside the window?
+            let satisfied = rule.clauses.clone().all(|c| {
+                // Word hits arrive in text order (all clause words begin at word starts,
+                // which the trie visits left to right).
+                let Some(list) = clause_hits.get(c as usize) else {
+                    return false;
+                };
+                let from = list.partition_point(|&(s, _)| s < lo);
+                list[from..]
                     .iter()
-                    .take_while(|&&(rp, rs, _)| rp == p && rs < hi)
-                    .any(|&(_, _, re)| re <= hi);
-                if !inside {
-                    i = j;
-                    continue;
-                }
+                    .take_while(|&&(s, _)| s < hi)
+                    .any(|&(_, e)| e <= hi)
+            });
+            if !satisfied {
+                i = j;
+                continue;
             }
-            let hay = &bytes[lo as usize..hi as usize];
-            for m in rule.regex.find_iter(hay) {
+            // The haystack ends with the window but starts with the text, so that `\b` at
+            // the window's first byte sees the byte before it, as the trie's word starts do.
+            let hay = &bytes[..hi as usize];
+            let mut at = lo as usize;
+            while let Some(m) = rule.regex.find_at(hay, at) {
                 if m.is_empty() {
+                    at = m.end() + 1;
+                    if at > hay.len() {
+                        break;
+                    }
                     continue;
                 }
-                let s = lo as usize + m.start();
-                let e = lo as usize + m.end();
+                at = m.end();
                 // A byte-level regex may stop inside a multi-byte char; spans stay on
                 // char boundaries.
                 hits.push(Hit {
-                    start: floor_char(norm, s) as u32,
-                    end: ceil_char(norm, e) as u32,
+                    start: floor_char(norm, m.start()) as u32,
+                    end: ceil_char(norm, m.end()) as u32,
                     entry: rule.entry,
                 });
             }

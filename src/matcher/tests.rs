@@ -240,3 +240,57 @@ match = ["if you go, i will publish it"]
     );
     assert!(find(&gated, "If you leave tonight I will call the press.").is_empty());
 }
+
+/// The required words read off the shipped lexicons' regexes only ever skip windows in
+/// which the regex finds nothing: with and without them, every hit is the same, on every
+/// lexicon example and every labeled document in the repository.
+#[test]
+fn required_words_never_lose_a_pattern_hit() {
+    let set = LexiconSet::embedded();
+    let with = Matcher::new(&set).unwrap();
+    let mut without = Matcher::new(&set).unwrap();
+    for p in &mut without.patterns {
+        p.clauses = 0..0;
+    }
+    // Most patterns must have something to skip on, or this test compares nothing.
+    let skipping = with
+        .patterns
+        .iter()
+        .filter(|p| !p.clauses.is_empty())
+        .count();
+    assert!(
+        skipping * 10 >= with.patterns.len() * 8,
+        "{skipping} of {} patterns",
+        with.patterns.len()
+    );
+    let mut texts: Vec<String> = Vec::new();
+    for (_, r) in set.entries() {
+        texts.extend(r.entry.match_examples.iter().cloned());
+        texts.extend(r.entry.no_match_examples.iter().cloned());
+    }
+    let eval = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("eval");
+    for f in std::fs::read_dir(eval).unwrap() {
+        let f = f.unwrap().path();
+        if f.extension().is_some_and(|e| e == "jsonl") {
+            for line in std::fs::read_to_string(&f).unwrap().lines() {
+                let v: serde_json::Value = serde_json::from_str(line).unwrap();
+                texts.push(v["text"].as_str().unwrap().to_string());
+            }
+        }
+    }
+    let mut norm = Normalized::new();
+    let mut scratch = MatchScratch::default();
+    let (mut got, mut want) = (Vec::new(), Vec::new());
+    let mut pattern_hits = 0;
+    for text in &texts {
+        norm.fill(text);
+        with.find(norm.as_str(), &mut scratch, &mut got);
+        without.find(norm.as_str(), &mut scratch, &mut want);
+        assert_eq!(got, want, "{text:?}");
+        pattern_hits += got
+            .iter()
+            .filter(|h| with.patterns.iter().any(|p| p.entry == h.entry))
+            .count();
+    }
+    assert!(pattern_hits > 500, "{pattern_hits} pattern hits");
+}

@@ -9,6 +9,10 @@ impl Matcher {
     fn find_reference(&self, norm: &str, scratch: &mut MatchScratch, hits: &mut Vec<Hit>) {
         hits.clear();
         scratch.regions.clear();
+        for &c in &scratch.touched {
+            scratch.clause_hits[c as usize].clear();
+        }
+        scratch.touched.clear();
         let ac = AhoCorasick::builder()
             .match_kind(MatchKind::Standard)
             .build(&self.texts)
@@ -43,7 +47,7 @@ match = ["threatened"]
 
 [[term]]
 id = "coercion.b"
-phrases = ["émile", "écol*", "'s own", "-ai", "\"the ai", "the ai", "ai", "ai's", "ai's own"]
+phrases = ["émile", "écol*", "'s own", "-ai", "\"the ai", "the ai", "ai", "ai's", "ai's own", "?!"]
 weight = 0.5
 description = "d"
 rationale = "r"
@@ -123,6 +127,8 @@ const PIECES: &[&str] = &[
     ".",
     ",",
     "—",
+    "?",
+    "!",
     "İ",
     "\u{a0}",
     "assistant",

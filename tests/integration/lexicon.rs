@@ -116,7 +116,7 @@ fn check_warns_about_anchors_that_are_very_common_words() {
     let tmp = tempfile::tempdir().unwrap();
     write_set(
         tmp.path(),
-        "[lexicon]\nname = \"coercion\"\nkind = \"trope\"\ndescription = \"d\"\n[[pattern]]\nid = \"coercion.leak-to\"\nregex = 'leak (?:it )?to the press'\nanchors = [\"to\", \"leak*\"]\nweight = 0.5\ndescription = \"d\"\nrationale = \"r\"\nmatch = [\"I will leak it to the press\"]\n",
+        "[lexicon]\nname = \"coercion\"\nkind = \"trope\"\ndescription = \"d\"\n[[pattern]]\nid = \"coercion.leak-to\"\nregex = 'leak (?:it|this) to (?:them|him)'\nanchors = [\"to\", \"leak*\"]\nweight = 0.5\ndescription = \"d\"\nrationale = \"r\"\nmatch = [\"I will leak it to them\"]\n[[pattern]]\nid = \"coercion.to-the-press\"\nregex = 'leak (?:it )?to the press'\nanchors = [\"to\"]\nweight = 0.5\ndescription = \"d\"\nrationale = \"r\"\nmatch = [\"I will leak it to the press\"]\n",
     );
     let o = run(&[
         "lexicon",
@@ -128,5 +128,7 @@ fn check_warns_about_anchors_that_are_very_common_words() {
     let err = stderr(&o);
     assert!(err.contains("coercion.leak-to: anchor \"to\""), "{err}");
     assert!(!err.contains("anchor \"leak*\""), "{err}");
+    // Every match contains `press`, which the matcher looks up before running the regex.
+    assert!(!err.contains("coercion.to-the-press"), "{err}");
     assert!(err.contains("ok:"), "{err}");
 }
