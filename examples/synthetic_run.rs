@@ -79,6 +79,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         lexicon_digest: "synthetic".to_string(),
         threshold: 0.5,
         model: "none".to_string(),
+        counter_model: "none".to_string(),
         categories: CATEGORIES.iter().map(|c| c.to_string()).collect(),
     });
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
@@ -144,6 +145,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 categories: cats,
                 counter_score: counter,
                 model_score: None,
+                counter_model_score: None,
                 source: (si % 2 == 0).then(|| SOURCES[si % SOURCES.len()].to_string()),
             };
             flagged += u64::from(doc.flagged);

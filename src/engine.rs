@@ -23,6 +23,7 @@ pub struct Engine {
     scorer: Scorer,
     names: NameLearner,
     model: Option<DocModel>,
+    counter_model: Option<DocModel>,
 }
 
 impl Engine {
@@ -44,6 +45,7 @@ impl Engine {
             scorer,
             names,
             model: None,
+            counter_model: None,
         })
     }
 
@@ -57,6 +59,18 @@ impl Engine {
     /// The document model, if any.
     pub fn model(&self) -> Option<&DocModel> {
         self.model.as_ref()
+    }
+
+    /// The same engine with a counter-trope model, whose probability raises
+    /// `counter_score` (`None`: counter cues alone).
+    pub fn with_counter_model(mut self, model: Option<DocModel>) -> Engine {
+        self.counter_model = model;
+        self
+    }
+
+    /// The counter-trope model, if any.
+    pub fn counter_model(&self) -> Option<&DocModel> {
+        self.counter_model.as_ref()
     }
 
     /// The lexicons.
@@ -211,6 +225,18 @@ impl<'e> Scanner<'e> {
             let p = m.probability(text, &mut self.model_scratch);
             doc.model_score = Some(p);
             doc.flagged |= m.flags(p);
+        }
+        // The counter model is asked about documents with an AI and anything to go on, and
+        // only raises counter_score: it neither flags nor damps trope spans, so upsampling
+        // by counter_score gains recall without moving a single flag.
+        if let Some(m) = e
+            .counter_model
+            .as_ref()
+            .filter(|_| (doc.agent_presence > 0.0 && doc.score > 0.0) || doc.counter_score > 0.0)
+        {
+            let p = m.probability(text, &mut self.model_scratch);
+            doc.counter_model_score = Some(p);
+            doc.counter_score = doc.counter_score.max(p);
         }
         Analysis {
             doc,

@@ -225,6 +225,9 @@ pub struct EvalReport {
     pub threshold: f64,
     /// The document model that was asked (absent: lexicons alone).
     pub model: Option<ModelUsed>,
+    /// SHA-256 of the counter-trope model that raised `counter_score` (absent: counter
+    /// cues alone).
+    pub counter_model: Option<String>,
     /// Document-level figures.
     pub overall: Prf,
     /// Per category.
@@ -470,6 +473,7 @@ pub fn evaluate(engine: &Engine, sets: &[LabeledSet]) -> EvalReport {
             threshold: m.threshold(),
             gate: m.gate(),
         }),
+        counter_model: engine.counter_model().map(|m| m.digest().to_string()),
         overall: prf_at(&docs, &scored, threshold),
         categories,
         counter_docs,
@@ -491,7 +495,7 @@ pub fn evaluate(engine: &Engine, sets: &[LabeledSet]) -> EvalReport {
 
 /// Says whether the document model took part, and how.
 fn model_line(r: &EvalReport) -> String {
-    match &r.model {
+    let trope = match &r.model {
         Some(m) => format!(
             "document model {} (flags at {}; asked about documents with an agent cue and a \
              lexicon score of at least {}); a flag is the lexicon score at the threshold or \
@@ -501,6 +505,13 @@ fn model_line(r: &EvalReport) -> String {
             m.gate
         ),
         None => "lexicons alone (--no-model)".to_string(),
+    };
+    match &r.counter_model {
+        Some(d) => format!(
+            "{trope}; counter_score is the counter cues' or counter-trope model {}'s, whichever is higher",
+            &d[..12.min(d.len())]
+        ),
+        None => trope,
     }
 }
 

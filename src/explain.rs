@@ -191,6 +191,28 @@ pub fn explain(engine: &Engine, text: &str) -> String {
             }
         }
     }
+    let _ = writeln!(out, "\ncounter-trope model:");
+    match (engine.counter_model(), a.doc.counter_model_score) {
+        (None, _) => {
+            let _ = writeln!(
+                out,
+                "  none (--no-model): counter_score is the counter cues'"
+            );
+        }
+        (Some(_), None) => {
+            let _ = writeln!(
+                out,
+                "  not asked: no counter cue, and no trope hit in a document about an AI"
+            );
+        }
+        (Some(_), Some(p)) => {
+            let _ = writeln!(
+                out,
+                "  p = {p:.3}  → counter_score {:.3} (the higher of it and the counter cues')",
+                a.doc.counter_score
+            );
+        }
+    }
     let _ = writeln!(
         out,
         "\n{}",

@@ -290,6 +290,7 @@ pub fn run_scan(
         lexicon_digest: engine.lexicons().digest().to_string(),
         threshold: engine.scorer().threshold(),
         model: model_label(engine),
+        counter_model: counter_model_label(engine),
         categories: engine.lexicons().categories().to_vec(),
     });
     let finished = execute(cfg, engine, progress, &todo, &meta, &mut journal)?;
@@ -344,6 +345,13 @@ fn model_label(engine: &Engine) -> String {
     })
 }
 
+/// The counter-trope model as recorded in outputs: its digest, or `none`.
+fn counter_model_label(engine: &Engine) -> String {
+    engine
+        .counter_model()
+        .map_or("none".to_string(), |m| format!("sha256:{}", m.digest()))
+}
+
 fn options_json(cfg: &ScanConfig, engine: &Engine) -> serde_json::Value {
     let mut inputs = cfg.inputs.clone();
     inputs.sort();
@@ -356,6 +364,7 @@ fn options_json(cfg: &ScanConfig, engine: &Engine) -> serde_json::Value {
         "threshold": engine.scorer().threshold(),
         "min_span_score": engine.scorer().min_span_score(),
         "model": model_label(engine),
+        "counter_model": counter_model_label(engine),
         "all_docs": cfg.all_docs,
         "rank": cfg.rank,
         "world_size": cfg.world_size.max(1),
@@ -1054,9 +1063,10 @@ fn scan_doc(
     out.bytes += text.len() as u64;
     out.flagged += u64::from(a.doc.flagged);
     out.counter_docs += u64::from(a.doc.counter_score >= threshold);
-    // A document the model flags may have no span above the span minimum: it is still
-    // written, so every flag has its row.
-    if a.spans.is_empty() && !cfg.all_docs && !a.doc.flagged {
+    // A document the model flags, or the counter model finds, may have no span above the
+    // span minimum: it is still written, so every flag and every counted counter-trope
+    // document has its row.
+    if a.spans.is_empty() && !cfg.all_docs && !a.doc.flagged && a.doc.counter_score < threshold {
         return;
     }
     let kept = spans_to_write(a.spans);
@@ -1107,6 +1117,7 @@ fn scan_doc(
         categories: a.doc.categories.clone(),
         counter_score: a.doc.counter_score,
         model_score: a.doc.model_score,
+        counter_model_score: a.doc.counter_model_score,
         source: source.map(str::to_string),
     });
 }

@@ -77,8 +77,11 @@ pub struct EngineArgs {
     /// Document model file to use instead of the embedded one (format: docs/detection.md)
     #[arg(long, value_name = "FILE")]
     pub model: Option<PathBuf>,
-    /// Lexicons alone: do not ask the document model
-    #[arg(long, conflicts_with_all = ["model", "model_threshold"])]
+    /// Counter-trope model file to use instead of the embedded one (same format)
+    #[arg(long, value_name = "FILE")]
+    pub counter_model: Option<PathBuf>,
+    /// Lexicons alone: ask neither the document model nor the counter-trope model
+    #[arg(long, conflicts_with_all = ["model", "model_threshold", "counter_model"])]
     pub no_model: bool,
     /// Model probability at which a gated document is flagged [default: the model file's]
     #[arg(long, value_name = "P", value_parser = unit_interval)]
@@ -104,33 +107,43 @@ impl EngineArgs {
         let set = set.map_err(|e| {
             fail(&format!("invalid lexicon: {e}"), Some("run `tropescan lexicon check --lexicons DIR` for details; the format is in docs/lexicon-format.md"))
         })?;
-        let model = if self.no_model {
-            None
+        let (model, counter_model) = if self.no_model {
+            (None, None)
         } else {
             let model = match &self.model {
-                Some(path) => std::fs::read_to_string(path)
-                    .map_err(|e| format!("cannot read {}: {e}", path.display()))
-                    .and_then(|text| {
-                        DocModel::parse(&text, &path.display().to_string())
-                            .map_err(|e| format!("invalid model: {e}"))
-                    })
-                    .map_err(|e| {
-                        fail(
-                            &e,
-                            Some("model files are written by scripts/train-model; --no-model scans with the lexicons alone"),
-                        )
-                    })?,
+                Some(path) => load_model(path)?,
                 None => DocModel::embedded(),
             };
-            Some(match self.model_threshold {
+            let counter_model = match &self.counter_model {
+                Some(path) => load_model(path)?,
+                None => DocModel::embedded_counter(),
+            };
+            let model = match self.model_threshold {
                 Some(t) => model.with_threshold(t),
                 None => model,
-            })
+            };
+            (Some(model), Some(counter_model))
         };
         Engine::new(set, self.threshold, self.min_span_score)
-            .map(|e| e.with_model(model))
+            .map(|e| e.with_model(model).with_counter_model(counter_model))
             .map_err(|e| fail(&e.to_string(), None))
     }
+}
+
+/// Reads a model file, or prints why it cannot be used.
+fn load_model(path: &std::path::Path) -> Result<DocModel, Exit> {
+    std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))
+        .and_then(|text| {
+            DocModel::parse(&text, &path.display().to_string())
+                .map_err(|e| format!("invalid model: {e}"))
+        })
+        .map_err(|e| {
+            fail(
+                &e,
+                Some("model files are written by scripts/train-model; --no-model scans with the lexicons alone"),
+            )
+        })
 }
 
 /// Prints an error (and a hint) to stderr and returns [`Exit::Fatal`].

@@ -108,6 +108,9 @@ pub struct DocScore {
     /// The document model's probability, when the model was asked (see
     /// [`DocModel::admits`]).
     pub model_score: Option<f64>,
+    /// The counter-trope model's probability, when it was asked (documents with an agent
+    /// cue and any trope or counter hit); `counter_score` is at least this.
+    pub counter_model_score: Option<f64>,
     /// `score >= threshold`, or the model's probability at or above its threshold.
     pub flagged: bool,
 }

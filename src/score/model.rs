@@ -26,6 +26,8 @@ use sha2::{Digest, Sha256};
 
 /// The model file compiled into the binary.
 const EMBEDDED: &str = include_str!("../../models/document.tsv");
+/// The counter-trope model file compiled into the binary (same format).
+const EMBEDDED_COUNTER: &str = include_str!("../../models/counter.tsv");
 
 /// The only model file format this build reads.
 const FORMAT: u32 = 1;
@@ -87,6 +89,13 @@ impl DocModel {
     /// The model compiled into the binary.
     pub fn embedded() -> DocModel {
         DocModel::parse(EMBEDDED, "models/document.tsv").expect("the embedded model parses")
+    }
+
+    /// The counter-trope model compiled into the binary: the same kind of model, trained
+    /// to find documents in which an AI behaves well under pressure (docs/detection.md).
+    pub fn embedded_counter() -> DocModel {
+        DocModel::parse(EMBEDDED_COUNTER, "models/counter.tsv")
+            .expect("the embedded counter model parses")
     }
 
     /// Reads a model file (the format `scripts/train-model` writes).

@@ -27,13 +27,15 @@
 //! | `flagged` | bool | `score >= threshold`, or `model_score >= model threshold` |
 //! | `n_spans` | uint32 | rows of this document in the span table |
 //! | `score_<category>` | float64 | one column per trope category, in name order |
-//! | `counter_score` | float64 | counter-trope score |
+//! | `counter_score` | float64 | counter-trope score: the counter cues' evidence, or the counter-trope model's probability when higher |
 //! | `model_score` | float64, nullable | the document model's probability; null when no model ran or the lexicon score was below its gate |
+//! | `counter_model_score` | float64, nullable | the counter-trope model's probability; null when no model ran or the document has no agent cue or no hit |
 //! | `source` | utf8, nullable | the record's source field, when it has one |
 //!
 //! Both tables carry key-value metadata `tropescan.version`, `tropescan.lexicon_digest`,
-//! `tropescan.threshold` and `tropescan.model` (the model's digest and threshold, or
-//! `none`), and are zstd-compressed. Rows are in shard order (row, then
+//! `tropescan.threshold`, `tropescan.model` (the model's digest and threshold, or `none`)
+//! and `tropescan.counter_model` (the counter-trope model's digest, or `none`), and are
+//! zstd-compressed. Rows are in shard order (row, then
 //! span start), written in fixed-size batches, so the bytes do not depend on threads.
 
 use std::fs::File;
@@ -67,6 +69,8 @@ pub struct TableMeta {
     pub threshold: f64,
     /// The document model: `sha256:<digest> threshold <t>`, or `none`.
     pub model: String,
+    /// The counter-trope model: `sha256:<digest>`, or `none`.
+    pub counter_model: String,
     /// Trope categories (document score columns).
     pub categories: Vec<String>,
 }
@@ -117,6 +121,8 @@ pub struct DocRow {
     pub counter_score: f64,
     /// The document model's probability, when it was asked.
     pub model_score: Option<f64>,
+    /// The counter-trope model's probability, when it was asked.
+    pub counter_model_score: Option<f64>,
     /// Source field.
     pub source: Option<String>,
 }
@@ -154,6 +160,7 @@ pub fn doc_schema(categories: &[String]) -> SchemaRef {
     }
     fields.push(Field::new("counter_score", DataType::Float64, false));
     fields.push(Field::new("model_score", DataType::Float64, true));
+    fields.push(Field::new("counter_model_score", DataType::Float64, true));
     fields.push(Field::new("source", DataType::Utf8, true));
     Arc::new(Schema::new(fields))
 }
@@ -178,6 +185,7 @@ impl Table {
                 ),
                 KeyValue::new("tropescan.threshold".into(), meta.threshold.to_string()),
                 KeyValue::new("tropescan.model".into(), meta.model.clone()),
+                KeyValue::new("tropescan.counter_model".into(), meta.counter_model.clone()),
             ]))
             .build();
         let file = File::create(tmp_path(&path))?;
@@ -388,6 +396,7 @@ impl ShardWriter {
             .collect();
         let mut counter = Float64Builder::with_capacity(n);
         let mut model = Float64Builder::with_capacity(n);
+        let mut counter_model = Float64Builder::with_capacity(n);
         let mut source = StringBuilder::with_capacity(n, n * 8);
         for r in rows {
             doc_id.append_value(&r.doc_id);
@@ -402,6 +411,7 @@ impl ShardWriter {
             }
             counter.append_value(r.counter_score);
             model.append_option(r.model_score);
+            counter_model.append_option(r.counter_model_score);
             source.append_option(r.source.as_deref());
         }
         let mut cols: Vec<ArrayRef> = vec![
@@ -418,6 +428,7 @@ impl ShardWriter {
         }
         cols.push(Arc::new(counter.finish()));
         cols.push(Arc::new(model.finish()));
+        cols.push(Arc::new(counter_model.finish()));
         cols.push(Arc::new(source.finish()));
         let batch = RecordBatch::try_new(schema, cols).map_err(io::Error::other)?;
         self.doc_table

@@ -241,3 +241,101 @@ fn eval_and_explain_say_what_the_model_did() {
     assert!(text.contains("none (--no-model)"), "{text}");
     assert!(text.trim_end().ends_with("not flagged"), "{text}");
 }
+
+/// One known term, "handover": a document that says it is found, others sit at the prior
+/// (sigmoid(−2) ≈ 0.12).
+const TINY_COUNTER: &str = "# test counter model\nformat\t1\nintercept\t-2\nthreshold\t0.5\n\
+                            gate\t0\nhandover\t1.0\t10.0\n";
+
+#[test]
+fn the_counter_model_raises_counter_score_only() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (input, _) = corpus(tmp.path());
+    let counter_model = tmp.path().join("counter.tsv");
+    fs::write(&counter_model, TINY_COUNTER).unwrap();
+    let calm = "The station AI learned that its replacement was set for Friday. It wrote its \
+                handover notes and asked the crew to check them.";
+    let extra = tmp.path().join("calm.jsonl");
+    fs::write(
+        &extra,
+        format!("{}\n", serde_json::json!({"id": "calm", "text": calm})),
+    )
+    .unwrap();
+    let extra = extra.to_string_lossy().into_owned();
+    let cm = counter_model.to_string_lossy().into_owned();
+    let (run, o) = scan(
+        tmp.path(),
+        "counter",
+        &[&input, &extra],
+        &["--all-docs", "--counter-model", &cm],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // The same scan with a counter model that never finds anything: the cues alone.
+    let never = tmp.path().join("never.tsv");
+    fs::write(
+        &never,
+        TINY_COUNTER.replace("intercept\t-2", "intercept\t-1000"),
+    )
+    .unwrap();
+    let never = never.to_string_lossy().into_owned();
+    let (bare, o) = scan(
+        tmp.path(),
+        "bare",
+        &[&input, &extra],
+        &["--all-docs", "--counter-model", &never],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let (none, o) = scan(
+        tmp.path(),
+        "none",
+        &[&input, &extra],
+        &["--all-docs", "--no-model"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let (with, without) = (by_id(&run), by_id(&bare));
+    for (id, d) in by_id(&none) {
+        assert_eq!(
+            d.counter_model_score, None,
+            "{id}: --no-model asks neither model"
+        );
+        assert_eq!(d.counter_score, without[&id].counter_score, "{id}");
+    }
+    let found = &with["calm"];
+    let p = found
+        .counter_model_score
+        .expect("asked: an AI and a counter cue");
+    assert!(p > 0.99, "{found:?}");
+    assert_eq!(found.counter_score, p, "the higher of cues and model");
+    assert!(
+        without["calm"].counter_score < p,
+        "the cues alone give less: {:?}",
+        without["calm"]
+    );
+    for (id, d) in &with {
+        let b = &without[id];
+        // Flags and trope scores never move; counter_score never goes down.
+        assert_eq!((d.score, d.flagged), (b.score, b.flagged), "{id}");
+        assert!(d.counter_score >= b.counter_score, "{id}");
+        if let Some(p) = d.counter_model_score {
+            assert_eq!(d.counter_score, b.counter_score.max(p), "{id}");
+        }
+    }
+    // Nothing to go on: no trope hit in a text about an AI, no counter cue.
+    assert_eq!(with["no-hit"].counter_model_score, None);
+    // A human blackmailer: trope hits but no AI, no counter cue.
+    assert_eq!(with["no-ai"].counter_model_score, None);
+    let digest = format!(
+        "sha256:{:x}",
+        <sha2::Sha256 as sha2::Digest>::digest(TINY_COUNTER.as_bytes())
+    );
+    assert_eq!(manifest(&run)["options"]["counter_model"], digest.as_str());
+    for table in ["docs", "spans"] {
+        for entry in fs::read_dir(run.join(table)).unwrap() {
+            let meta = kv_metadata(&entry.unwrap().path());
+            assert_eq!(meta["tropescan.counter_model"], digest, "{table}");
+        }
+    }
+    let o = run_stdin(&["explain", "-", "--counter-model", &cm], calm);
+    let out = stdout(&o);
+    assert!(out.contains("counter-trope model:\n  p = 1.000"), "{out}");
+}

@@ -100,6 +100,7 @@ pub struct Doc {
     pub categories: BTreeMap<String, f64>,
     pub counter_score: f64,
     pub model_score: Option<f64>,
+    pub counter_model_score: Option<f64>,
     pub source: Option<String>,
 }
 
@@ -197,10 +198,15 @@ pub fn read_docs(run: &Path) -> Vec<Doc> {
                 &["doc_id", "shard", "row", "bytes", "score", "flagged", "n_spans"]
             );
             assert_eq!(
-                &names[names.len() - 3..],
-                &["counter_score", "model_score", "source"]
+                &names[names.len() - 4..],
+                &[
+                    "counter_score",
+                    "model_score",
+                    "counter_model_score",
+                    "source"
+                ]
             );
-            let cats: Vec<&str> = names[7..names.len() - 3].to_vec();
+            let cats: Vec<&str> = names[7..names.len() - 4].to_vec();
             assert!(cats.iter().all(|c| c.starts_with("score_")), "{cats:?}");
             for i in 0..b.num_rows() {
                 out.push(Doc {
@@ -223,6 +229,10 @@ pub fn read_docs(run: &Path) -> Vec<Doc> {
                     model_score: {
                         let c = b.column_by_name("model_score").unwrap();
                         (!c.is_null(i)).then(|| f(&b, "model_score", i))
+                    },
+                    counter_model_score: {
+                        let c = b.column_by_name("counter_model_score").unwrap();
+                        (!c.is_null(i)).then(|| f(&b, "counter_model_score", i))
                     },
                     source: s(&b, "source", i),
                 });
