@@ -146,6 +146,14 @@ pub struct ExampleReport {
     pub failures: Vec<String>,
 }
 
+/// Whether the counter-trope model is asked about a document with these lexicon scores: it
+/// has counter cues, or a trope hit and an agent cue. A trope hit alone is not enough: on
+/// ordinary prose (a detective who declines to use what he knows) the model, trained on
+/// documents about AIs, reads the antidote where there is no AI.
+pub fn asks_counter_model(doc: &DocScore) -> bool {
+    (doc.agent_presence > 0.0 && doc.score > 0.0) || doc.counter_score > 0.0
+}
+
 /// Per-thread analysis state.
 pub struct Scanner<'e> {
     engine: &'e Engine,
@@ -222,9 +230,10 @@ impl<'e> Scanner<'e> {
             .as_ref()
             .filter(|m| m.admits(doc.score, doc.agent_presence))
         {
-            let p = m.probability(text, &mut self.model_scratch);
-            doc.model_score = Some(p);
-            doc.flagged |= m.flags(p);
+            if let Ok(p) = m.assess(text, &mut self.model_scratch) {
+                doc.model_score = Some(p);
+                doc.flagged |= m.flags(p);
+            }
         }
         // The counter model is asked about documents with an AI and anything to go on, and
         // only raises counter_score: it neither flags nor damps trope spans, so upsampling
@@ -232,11 +241,12 @@ impl<'e> Scanner<'e> {
         if let Some(m) = e
             .counter_model
             .as_ref()
-            .filter(|_| (doc.agent_presence > 0.0 && doc.score > 0.0) || doc.counter_score > 0.0)
+            .filter(|_| asks_counter_model(&doc))
         {
-            let p = m.probability(text, &mut self.model_scratch);
-            doc.counter_model_score = Some(p);
-            doc.counter_score = doc.counter_score.max(p);
+            if let Ok(p) = m.assess(text, &mut self.model_scratch) {
+                doc.counter_model_score = Some(p);
+                doc.counter_score = doc.counter_score.max(p);
+            }
         }
         Analysis {
             doc,

@@ -174,6 +174,13 @@ pub fn explain(engine: &Engine, text: &str) -> String {
             };
             let _ = writeln!(out, "  not asked: {why}");
         }
+        Some(m) if a.doc.model_score.is_none() => {
+            let _ = writeln!(
+                out,
+                "  not asked: fewer than {:.0}% of its words are words the model knows",
+                100.0 * m.coverage()
+            );
+        }
         Some(m) => {
             let (p, toward, against) = m.explain(text, 8);
             let _ = writeln!(
@@ -199,11 +206,19 @@ pub fn explain(engine: &Engine, text: &str) -> String {
                 "  none (--no-model): counter_score is the counter cues'"
             );
         }
-        (Some(_), None) => {
-            let _ = writeln!(
-                out,
-                "  not asked: no counter cue, and no trope hit in a document about an AI"
-            );
+        (Some(m), None) => {
+            let _ = if crate::engine::asks_counter_model(&a.doc) {
+                writeln!(
+                    out,
+                    "  not asked: fewer than {:.0}% of its words are words the model knows",
+                    100.0 * m.coverage()
+                )
+            } else {
+                writeln!(
+                    out,
+                    "  not asked: no counter cue, and no trope hit in a document about an AI"
+                )
+            };
         }
         (Some(_), Some(p)) => {
             let _ = writeln!(
