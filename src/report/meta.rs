@@ -30,6 +30,11 @@ pub(crate) fn scan_info(run: &RunSet) -> ScanInfo {
             .get("model")
             .and_then(serde_json::Value::as_str)
             .map(str::to_string),
+        counter_model: first
+            .options
+            .get("counter_model")
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_string),
         all_docs: run.manifests.iter().all(|m| {
             m.manifest
                 .options

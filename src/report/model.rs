@@ -104,6 +104,9 @@ pub struct ScanInfo {
     /// The document model as the manifests record it (`sha256:<digest> threshold <t>`, or
     /// `none`); absent for runs of versions without one.
     pub model: Option<String>,
+    /// The counter-trope model as the manifests record it (`sha256:<digest>`, or `none`);
+    /// absent for runs of versions without one.
+    pub counter_model: Option<String>,
     /// Whether the document table holds every document (`--all-docs`), in every manifest.
     pub all_docs: bool,
     /// Trope categories, in score-column order.

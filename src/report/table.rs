@@ -142,6 +142,14 @@ fn scan_rows(run: &RunReport) -> Vec<(&'static str, Cell)> {
             },
         ),
         (
+            "Counter-trope model",
+            match s.counter_model.as_deref() {
+                None => Cell::Text("-".into()),
+                Some("none") => Cell::Text("none (counter cues alone)".into()),
+                Some(m) => Cell::Code(model_label(m)),
+            },
+        ),
+        (
             "Document table",
             Cell::Text(if s.all_docs {
                 "every document (--all-docs)".into()
@@ -172,7 +180,9 @@ fn model_label(m: &str) -> String {
         .and_then(|rest| rest.split_once(" threshold "))
     {
         Some((digest, t)) => format!("{}, threshold {t}", fmt::short_digest(digest)),
-        None => m.to_string(),
+        None => m
+            .strip_prefix("sha256:")
+            .map_or_else(|| m.to_string(), |d| fmt::short_digest(d).to_string()),
     }
 }
 

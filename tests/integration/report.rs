@@ -76,8 +76,10 @@ fn redact_json(mut v: Value) -> Value {
             v[side]["dirs"] = "[run]".into();
             v[side]["scan"]["lexicon_digest"] = "[digest]".into();
             v[side]["scan"]["tool_versions"] = "[version]".into();
-            if v[side]["scan"]["model"].is_string() {
-                v[side]["scan"]["model"] = "[model]".into();
+            for key in ["model", "counter_model"] {
+                if v[side]["scan"][key].is_string() {
+                    v[side]["scan"][key] = "[model]".into();
+                }
             }
         }
     }
@@ -85,7 +87,7 @@ fn redact_json(mut v: Value) -> Value {
 }
 
 /// Replaces the temporary folder, timings, the tool version, the lexicon digest and the
-/// document model's digest (the model is retrained more often than these reports change).
+/// models' digests (the models are retrained more often than these reports change).
 fn redact_md(md: &str, tmp: &Path) -> String {
     let digest = |line: &str| {
         // The digest is shown as its first 12 hex digits in backticks.
@@ -106,6 +108,8 @@ fn redact_md(md: &str, tmp: &Path) -> String {
                 "| Lexicon digest | [digest] |".to_string()
             } else if l.starts_with("| Document model |") {
                 "| Document model | [model] |".to_string()
+            } else if l.starts_with("| Counter-trope model |") {
+                "| Counter-trope model | [model] |".to_string()
             } else {
                 digest(l)
             }
