@@ -421,7 +421,9 @@ impl Matcher {
                     if list.is_empty() {
                         scratch.touched.push(clause);
                     }
-                    list.push((s as u32, end as u32));
+                    // The word itself, not the rest of its word: a match may stop at the
+                    // window's edge in the middle of a word that runs on.
+                    list.push((s as u32, e as u32));
                 }
             }
         }
