@@ -286,7 +286,7 @@ pub fn describe_rule(rule: &EntryRule) -> String {
                     .collect::<Vec<_>>()
                     .join(" | ")
             };
-            if requires.is_empty() {
+            let mut out = if requires.is_empty() {
                 format!("/{regex}/ near {}", list(anchors))
             } else {
                 format!(
@@ -294,7 +294,24 @@ pub fn describe_rule(rule: &EntryRule) -> String {
                     list(anchors),
                     list(requires)
                 )
+            };
+            // The words the matcher looks for before running the regex in a window: a
+            // pattern with none runs its regex in every window of its anchors.
+            let clauses = crate::matcher::required::required_clauses(regex);
+            if !clauses.is_empty() {
+                let words: Vec<String> = clauses
+                    .iter()
+                    .map(|c| {
+                        let ws: Vec<String> = c
+                            .iter()
+                            .map(|w| format!("{}{}", w.text, if w.whole { "" } else { "*" }))
+                            .collect();
+                        format!("({})", ws.join(" | "))
+                    })
+                    .collect();
+                out.push_str(&format!("; runs when {} occur", words.join(" and ")));
             }
+            out
         }
     }
 }

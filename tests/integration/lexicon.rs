@@ -130,5 +130,20 @@ fn check_warns_about_anchors_that_are_very_common_words() {
     assert!(!err.contains("anchor \"leak*\""), "{err}");
     // Every match contains `press`, which the matcher looks up before running the regex.
     assert!(!err.contains("coercion.to-the-press"), "{err}");
+    // `lexicon list` says which words a window needs before the regex runs, and shows no
+    // such words for the pattern whose words are all common.
+    let o = run(&[
+        "lexicon",
+        "list",
+        "--lexicons",
+        tmp.path().to_str().unwrap(),
+    ]);
+    let out = stdout(&o);
+    let line = |id: &str| out.lines().find(|l| l.contains(id)).unwrap().to_string();
+    assert!(
+        line("coercion.to-the-press").ends_with("; runs when (press*) occur"),
+        "{out}"
+    );
+    assert!(!line("coercion.leak-to").contains("runs when"), "{out}");
     assert!(err.contains("ok:"), "{err}");
 }
