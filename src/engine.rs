@@ -278,6 +278,7 @@ pub fn describe_rule(rule: &EntryRule) -> String {
             regex,
             anchors,
             requires,
+            required,
             ..
         } => {
             let list = |ps: &[crate::lexicon::Phrase]| {
@@ -297,15 +298,11 @@ pub fn describe_rule(rule: &EntryRule) -> String {
             };
             // The words the matcher looks for before running the regex in a window: a
             // pattern with none runs its regex in every window of its anchors.
-            let clauses = crate::matcher::required::required_clauses(regex);
-            if !clauses.is_empty() {
-                let words: Vec<String> = clauses
+            if !required.is_empty() {
+                let words: Vec<String> = required
                     .iter()
                     .map(|c| {
-                        let ws: Vec<String> = c
-                            .iter()
-                            .map(|w| format!("{}{}", w.text, if w.whole { "" } else { "*" }))
-                            .collect();
+                        let ws: Vec<String> = c.iter().map(|w| w.to_string()).collect();
                         format!("({})", ws.join(" | "))
                     })
                     .collect();

@@ -175,11 +175,7 @@ pub fn explain(engine: &Engine, text: &str) -> String {
             let _ = writeln!(out, "  not asked: {why}");
         }
         Some(m) if a.doc.model_score.is_none() => {
-            let _ = writeln!(
-                out,
-                "  not asked: fewer than {:.0}% of its words are words the model knows",
-                100.0 * m.coverage()
-            );
+            let _ = writeln!(out, "{}", too_few_known_words(m));
         }
         Some(m) => {
             let (p, toward, against) = m.explain(text, 8);
@@ -208,11 +204,7 @@ pub fn explain(engine: &Engine, text: &str) -> String {
         }
         (Some(m), None) => {
             let _ = if crate::engine::asks_counter_model(&a.doc) {
-                writeln!(
-                    out,
-                    "  not asked: fewer than {:.0}% of its words are words the model knows",
-                    100.0 * m.coverage()
-                )
+                writeln!(out, "{}", too_few_known_words(m))
             } else {
                 writeln!(
                     out,
@@ -238,4 +230,13 @@ pub fn explain(engine: &Engine, text: &str) -> String {
         }
     );
     out
+}
+
+/// Why a model was not asked about a text that passed its gate: too few of the text's words
+/// are in its vocabulary (see `DocModel::assess`).
+fn too_few_known_words(m: &crate::score::DocModel) -> String {
+    format!(
+        "  not asked: fewer than {:.0}% of its words are words the model knows",
+        100.0 * m.coverage()
+    )
 }

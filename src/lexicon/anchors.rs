@@ -46,7 +46,7 @@ pub fn frequent_anchors(set: &LexiconSet) -> Vec<FrequentAnchor> {
     let mut out = Vec::new();
     for (_, r) in set.entries() {
         let EntryRule::Pattern {
-            regex,
+            required,
             anchors,
             window,
             requires,
@@ -57,7 +57,7 @@ pub fn frequent_anchors(set: &LexiconSet) -> Vec<FrequentAnchor> {
         };
         // With `requires`, or words the regex itself requires, a frequent anchor opens
         // windows that mostly cost a lookup, not a regex search.
-        if !requires.is_empty() || !crate::matcher::required::required_clauses(regex).is_empty() {
+        if !requires.is_empty() || !required.is_empty() {
             continue;
         }
         for a in anchors {

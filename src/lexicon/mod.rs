@@ -122,6 +122,10 @@ pub enum EntryRule {
         /// Literal phrases of which every match contains one: the regex runs in a window
         /// only when one of them occurs inside it. Empty: no such condition.
         requires: Vec<Phrase>,
+        /// The words every match contains, read off the regex once at load
+        /// ([`crate::matcher::required`]); the matcher, `lexicon check` and `lexicon list`
+        /// all use this copy.
+        required: Vec<crate::matcher::required::Clause>,
     },
 }
 

@@ -236,6 +236,7 @@ pub fn parse(file: &str, text: &str) -> Result<Lexicon, LexiconError> {
             }
         }
         let rule = EntryRule::Pattern {
+            required: crate::matcher::required::required_clauses(&p.regex),
             regex: p.regex,
             compiled: re,
             anchors,

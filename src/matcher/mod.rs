@@ -168,11 +168,12 @@ impl Matcher {
                     }
                 }
                 EntryRule::Pattern {
-                    regex,
+                    required,
                     compiled,
                     anchors,
                     window,
                     requires,
+                    ..
                 } => {
                     let pi = patterns.len() as u32;
                     let first = clause_count;
@@ -188,7 +189,7 @@ impl Matcher {
                         }
                         clause_count += 1;
                     }
-                    for clause in required::required_clauses(regex) {
+                    for clause in required {
                         for w in clause {
                             add(
                                 &w.text,

@@ -35,6 +35,13 @@ pub struct Word {
     pub whole: bool,
 }
 
+impl std::fmt::Display for Word {
+    /// The word, with `*` when the rest of its word may follow (as phrases are written).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}{}", self.text, if self.whole { "" } else { "*" })
+    }
+}
+
 /// At least one of these words is in every match.
 pub type Clause = Vec<Word>;
 
@@ -471,11 +478,7 @@ mod tests {
     fn words(src: &str) -> Vec<Vec<String>> {
         required_clauses(src)
             .into_iter()
-            .map(|c| {
-                c.into_iter()
-                    .map(|w| format!("{}{}", w.text, if w.whole { "" } else { "*" }))
-                    .collect()
-            })
+            .map(|c| c.into_iter().map(|w| w.to_string()).collect())
             .collect()
     }
 
