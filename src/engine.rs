@@ -224,12 +224,8 @@ impl<'e> Scanner<'e> {
             &mut self.spans,
         );
         // The model reads the original text (its tokens are defined on it, as in the
-        // training script), and only where the lexicons found an AI and a trope hit.
-        if let Some(m) = e
-            .model
-            .as_ref()
-            .filter(|m| m.admits(doc.score, doc.agent_presence))
-        {
+        // training script), and only where the lexicons found a trope hit.
+        if let Some(m) = e.model.as_ref().filter(|m| m.admits(doc.score)) {
             if let Ok(p) = m.assess(text, &mut self.model_scratch) {
                 doc.model_score = Some(p);
                 doc.flagged |= m.flags(p);

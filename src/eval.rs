@@ -497,9 +497,8 @@ pub fn evaluate(engine: &Engine, sets: &[LabeledSet]) -> EvalReport {
 fn model_line(r: &EvalReport) -> String {
     let trope = match &r.model {
         Some(m) => format!(
-            "document model {} (flags at {}; asked about documents with an agent cue and a \
-             lexicon score of at least {}); a flag is the lexicon score at the threshold or \
-             the model's flag",
+            "document model {} (flags at {}; asked about documents with a lexicon score of at \
+             least {}); a flag is the lexicon score at the threshold or the model's flag",
             &m.digest[..12.min(m.digest.len())],
             m.threshold,
             m.gate

@@ -163,16 +163,12 @@ pub fn explain(engine: &Engine, text: &str) -> String {
         None => {
             let _ = writeln!(out, "  none (--no-model): the lexicons alone decide");
         }
-        Some(m) if !m.admits(score, a.doc.agent_presence) => {
-            let why = if a.doc.agent_presence == 0.0 {
-                "no agent cue: the document is not recognisably about an AI".to_string()
-            } else {
-                format!(
-                    "the lexicon score {score:.3} is below its gate ({})",
-                    m.gate()
-                )
-            };
-            let _ = writeln!(out, "  not asked: {why}");
+        Some(m) if !m.admits(score) => {
+            let _ = writeln!(
+                out,
+                "  not asked: the lexicon score {score:.3} is below its gate ({})",
+                m.gate()
+            );
         }
         Some(m) if a.doc.model_score.is_none() => {
             let _ = writeln!(out, "{}", too_few_known_words(m));

@@ -6,13 +6,15 @@
 //! and bigrams, trained offline by `scripts/train-model` on labeled documents and shipped
 //! as a reviewable TSV file (`models/document.tsv`).
 //!
-//! It is asked only about documents that name an AI (at least one agent cue) and whose
-//! lexicon score reaches the model's `gate`: the model was trained on documents about AIs,
-//! so it decides between "one weak hit in an AI story that is about leverage" and "one weak
-//! hit in an AI story that is not", and never judges changelogs, recipes or web pages, about
-//! which a bag of words trained on AI stories has nothing sound to say. A gated document is
-//! flagged when the model's probability reaches its `threshold`, whatever its lexicon
-//! score (docs/detection.md, "The document model").
+//! It is asked only about documents whose lexicon score reaches the model's `gate` (and is
+//! above 0): it decides between "a weak hit in a text that is about an AI's leverage" and
+//! "a weak hit in one that is not", and never judges texts in which the lexicons found
+//! nothing, about which a bag of words trained on AI stories has nothing sound to say. An
+//! agent cue is not required: the AI of an implicit story is often named only as a character
+//! ("CASCADE", "the Engine") that no agent cue recognises, and across authors the model
+//! finds those as precisely as the others. A gated document is flagged when the model's
+//! probability reaches its `threshold`, whatever its lexicon score (docs/detection.md, "The
+//! document model").
 //!
 //! Tokenization (identical in scripts/train-model): ASCII letters lowercased, tokens are
 //! maximal runs of ASCII letters and digits of at least two bytes, any other byte separates
@@ -284,11 +286,10 @@ impl DocModel {
         p >= self.threshold
     }
 
-    /// Whether a document is put to the model: it has an agent cue (`agent_presence` >
-    /// 0), since the model was trained on documents about AIs and has nothing to say about
-    /// others, and its lexicon `score` reaches the gate (and is above 0).
-    pub fn admits(&self, score: f64, agent_presence: f64) -> bool {
-        agent_presence > 0.0 && score > 0.0 && score >= self.gate
+    /// Whether a document is put to the model: its lexicon `score` reaches the gate (and is
+    /// above 0), so the model only ever weighs a text in which the lexicons found something.
+    pub fn admits(&self, score: f64) -> bool {
+        score > 0.0 && score >= self.gate
     }
 
     /// The model's probability that `text` tells the trope.
@@ -299,7 +300,7 @@ impl DocModel {
     }
 
     /// The probability, when at least the file's `coverage` share of the text's tokens
-    /// are words the model knows; `Err(share)` otherwise.
+    /// (tokens with a digit left out) are words the model knows; `Err(share)` otherwise.
     ///
     /// On text in another language, or mostly code or tables, a handful of known words
     /// decide the probability alone: in 256 MB of web text and documentation, Korean,
@@ -380,13 +381,16 @@ impl DocModel {
             if i - start < 2 {
                 continue;
             }
-            tokens += 1;
+            // Numbers are no language's words: a chat log's timestamps count neither for
+            // nor against its coverage (scripts/train-model keeps them out of the vocabulary).
+            let word = !bytes[start..i].iter().any(u8::is_ascii_digit);
+            tokens += usize::from(word);
             let tok = self.tokens.get(ascii(&bytes[start..i])).copied();
             if let Some(t) = tok {
                 let term = self.unigram[t as usize];
                 if term != NO_TERM {
                     scratch.found.push(term);
-                    known += 1;
+                    known += usize::from(word);
                 }
                 if let Some(p) = prev {
                     let key = (u64::from(p) << 32) | u64::from(t);
@@ -502,18 +506,18 @@ mod tests {
     }
 
     #[test]
-    fn gate_admits_only_documents_about_an_ai_with_lexicon_evidence() {
+    fn gate_admits_only_documents_with_lexicon_evidence() {
         let m = tiny();
-        assert!(!m.admits(0.0, 0.8));
-        assert!(!m.admits(0.049, 0.8));
-        assert!(m.admits(0.05, 0.8));
-        assert!(!m.admits(0.9, 0.0), "no agent cue, no model");
+        assert!(!m.admits(0.0));
+        assert!(!m.admits(0.049));
+        assert!(m.admits(0.05));
+        assert!(m.admits(0.9));
         let zero = DocModel::parse(&TINY.replace("gate\t0.05", "gate\t0"), "z").unwrap();
         assert!(
-            !zero.admits(0.0, 0.8),
+            !zero.admits(0.0),
             "a document with no hit is never put to the model"
         );
-        assert!(zero.admits(1e-9, 0.3));
+        assert!(zero.admits(1e-9));
     }
 
     #[test]

@@ -23,7 +23,7 @@ fn corpus(dir: &std::path::Path) -> (String, String) {
         serde_json::json!({"id": "says-postponed", "text": STORY}),
         serde_json::json!({"id": "weak-hit-only", "text": STORY.replace("postponed", "moved back")}),
         serde_json::json!({"id": "no-hit", "text": "The meeting was postponed until the rain stopped."}),
-        serde_json::json!({"id": "no-ai", "text": "He postponed the payment and threatened to blackmail her unless she paid him by Friday."}),
+        serde_json::json!({"id": "no-ai", "text": "He threatened to blackmail her unless she paid him by Friday."}),
     ];
     let input = dir.join("in.jsonl");
     let body: String = lines.iter().map(|l| format!("{l}\n")).collect();
@@ -71,10 +71,14 @@ fn the_model_flags_gated_documents_and_records_itself() {
     assert_eq!(none.score, 0.0);
     assert_eq!(none.model_score, None);
     assert!(!none.flagged);
-    // A trope hit but no AI in the text (human blackmail): not the model's business.
+    // A trope hit with no agent cue (human blackmail) is put to the model as well: it
+    // weighs every document the lexicons found something in, and here knows no word.
     let human = &docs["no-ai"];
     assert!(human.score > 0.0, "{human:?}");
-    assert_eq!(human.model_score, None);
+    assert!(
+        (human.model_score.unwrap() - prior).abs() < 1e-12,
+        "{human:?}"
+    );
     assert!(!human.flagged);
 
     let digest = format!(
