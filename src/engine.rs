@@ -4,6 +4,8 @@
 //! [`Scanner`] that owns the reusable buffers, so analysing a document allocates nothing
 //! once the buffers have grown to fit.
 
+use std::ops::Range;
+
 use crate::lexicon::{EntryRule, LexiconSet};
 use crate::matcher::{CompileError, Hit, MatchScratch, Matcher, Normalized};
 use crate::score::{
@@ -154,6 +156,46 @@ pub fn asks_counter_model(doc: &DocScore) -> bool {
     (doc.agent_presence > 0.0 && doc.score > 0.0) || doc.counter_score > 0.0
 }
 
+/// The most of a document the learned models read, in bytes.
+///
+/// They were trained on documents of 0.5 to 3 KB, all read whole. A long document (a book
+/// chapter, a 100 KB manual page) is read in the stretch of this size around its strongest
+/// evidence instead: the part the lexicons found something in, at a length the models
+/// know, and at a cost that does not grow with the document (in the benchmark corpus the
+/// models were asked about documents holding 29% of its bytes).
+pub const MODEL_READ: usize = 8 * 1024;
+
+/// The byte range of `text` the models read: all of it up to [`MODEL_READ`] bytes, else
+/// [`MODEL_READ`] bytes centred on `focus` (normalized offsets, see [`DocScore::focus`]),
+/// moved inside the text and trimmed to character and word boundaries so that no token is
+/// cut in two.
+pub fn model_window(text: &str, norm: &Normalized, focus: Option<(u32, u32)>) -> Range<usize> {
+    let len = text.len();
+    if len <= MODEL_READ {
+        return 0..len;
+    }
+    let centre = focus.map_or(0, |(s, e)| {
+        (norm.orig_start(s as usize) + norm.orig_end(e as usize)) / 2
+    });
+    let lo = centre.saturating_sub(MODEL_READ / 2).min(len - MODEL_READ);
+    let (mut lo, mut hi) = (lo, lo + MODEL_READ);
+    let b = text.as_bytes();
+    while !text.is_char_boundary(lo) {
+        lo += 1;
+    }
+    while !text.is_char_boundary(hi) {
+        hi -= 1;
+    }
+    while lo > 0 && lo < hi && b[lo - 1].is_ascii_alphanumeric() && b[lo].is_ascii_alphanumeric() {
+        lo += 1;
+    }
+    while hi < len && hi > lo && b[hi - 1].is_ascii_alphanumeric() && b[hi].is_ascii_alphanumeric()
+    {
+        hi -= 1;
+    }
+    lo..hi
+}
+
 /// Per-thread analysis state.
 pub struct Scanner<'e> {
     engine: &'e Engine,
@@ -179,6 +221,12 @@ pub struct Analysis<'s> {
 }
 
 impl Analysis<'_> {
+    /// The byte range of the analysed `text` that the learned models read
+    /// ([`model_window`]).
+    pub fn model_window(&self, text: &str) -> Range<usize> {
+        model_window(text, self.norm, self.doc.focus)
+    }
+
     /// Original byte range of a hit.
     pub fn orig_range(&self, hit: &Hit) -> (usize, usize) {
         (
@@ -223,10 +271,12 @@ impl<'e> Scanner<'e> {
             &mut self.score_scratch,
             &mut self.spans,
         );
-        // The model reads the original text (its tokens are defined on it, as in the
-        // training script), and only where the lexicons found a trope hit.
+        // The models read the original text (their tokens are defined on it, as in the
+        // training script), at most MODEL_READ bytes of it, and the document model only
+        // where the lexicons found a trope hit.
+        let read = &text[model_window(text, &self.norm, doc.focus)];
         if let Some(m) = e.model.as_ref().filter(|m| m.admits(doc.score)) {
-            if let Ok(p) = m.assess(text, &mut self.model_scratch) {
+            if let Ok(p) = m.assess(read, &mut self.model_scratch) {
                 doc.model_score = Some(p);
                 doc.flagged |= m.flags(p);
             }
@@ -239,7 +289,7 @@ impl<'e> Scanner<'e> {
             .as_ref()
             .filter(|_| asks_counter_model(&doc))
         {
-            if let Ok(p) = m.assess(text, &mut self.model_scratch) {
+            if let Ok(p) = m.assess(read, &mut self.model_scratch) {
                 doc.counter_model_score = Some(p);
                 doc.counter_score = doc.counter_score.max(p);
             }
@@ -305,6 +355,61 @@ pub fn describe_rule(rule: &EntryRule) -> String {
                 out.push_str(&format!("; runs when {} occur", words.join(" and ")));
             }
             out
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn window_of(text: &str, focus: Option<(u32, u32)>) -> Range<usize> {
+        let mut norm = Normalized::new();
+        norm.fill(text);
+        model_window(text, &norm, focus)
+    }
+
+    #[test]
+    fn short_texts_are_read_whole() {
+        let text = "word ".repeat(MODEL_READ / 5);
+        assert_eq!(window_of(&text, Some((100, 104))), 0..text.len());
+    }
+
+    #[test]
+    fn long_texts_are_read_around_their_focus_without_cutting_a_word() {
+        // Words of varied length, so that the window's edges fall inside words.
+        let text: String = (0..6000).map(|i| format!("w{i} ")).collect();
+        let at = text.find("w3000 ").unwrap();
+        let w = window_of(&text, Some((at as u32, at as u32 + 5)));
+        assert!(w.len() <= MODEL_READ && w.len() > MODEL_READ - 16, "{w:?}");
+        assert!(w.contains(&at), "{w:?} misses the focus at {at}");
+        let mid = (w.start + w.end) / 2;
+        assert!(mid.abs_diff(at) < 16, "{w:?} is not centred on {at}");
+        let b = text.as_bytes();
+        assert!(!b[w.start - 1].is_ascii_alphanumeric() || !b[w.start].is_ascii_alphanumeric());
+        assert!(!b[w.end - 1].is_ascii_alphanumeric() || !b[w.end].is_ascii_alphanumeric());
+    }
+
+    #[test]
+    fn a_focus_near_either_end_keeps_the_window_inside_the_text() {
+        let text = "ab ".repeat(MODEL_READ);
+        let end = text.len() as u32;
+        let w = window_of(&text, Some((end - 2, end)));
+        assert_eq!(w.end, text.len());
+        assert!(w.len() > MODEL_READ - 4);
+        let w = window_of(&text, None);
+        assert_eq!(w.start, 0);
+        assert!(w.len() > MODEL_READ - 4);
+    }
+
+    #[test]
+    fn window_edges_fall_on_character_boundaries() {
+        // Three-byte characters only: no edge may split one.
+        let text = "€".repeat(MODEL_READ);
+        for focus in [None, Some((4000, 4003)), Some((9000, 9003))] {
+            let w = window_of(&text, focus);
+            assert!(text.is_char_boundary(w.start) && text.is_char_boundary(w.end));
+            assert!(w.len() > MODEL_READ - 6, "{w:?}");
         }
     }
 }

@@ -113,6 +113,10 @@ pub struct DocScore {
     pub counter_model_score: Option<f64>,
     /// `score >= threshold`, or the model's probability at or above its threshold.
     pub flagged: bool,
+    /// Where in the normalized text the document's strongest evidence lies, trope span or
+    /// counter cue (the first of equals), whatever `--min-span-score` keeps: the learned
+    /// models read a long document around it.
+    pub focus: Option<(u32, u32)>,
 }
 
 /// Scratch space reused across documents.
@@ -132,6 +136,24 @@ pub struct ScoreScratch {
     cue_entries: Vec<u32>,
     /// Agent factor for hits with no cue in the window (document-level agent presence).
     fallback: f64,
+}
+
+/// The strongest evidence seen so far, for [`DocScore::focus`].
+#[derive(Default)]
+struct Focus {
+    best: f64,
+    at: Option<(u32, u32)>,
+}
+
+impl Focus {
+    /// Keeps `h` when its `score` beats every earlier one (hits come sorted, so ties go to
+    /// the first).
+    fn offer(&mut self, score: f64, h: &Hit) {
+        if score > self.best {
+            self.best = score;
+            self.at = Some((h.start, h.end));
+        }
+    }
 }
 
 impl Scorer {
@@ -245,6 +267,7 @@ impl Scorer {
         };
         scratch.touched.clear();
         let p = &self.params;
+        let mut focus = Focus::default();
         for h in hits {
             let info = self.entries[h.entry as usize];
             match info.kind {
@@ -273,6 +296,7 @@ impl Scorer {
                         + (1.0 - info.weight) * p.pressure_boost * pressure * (1.0 - resolved);
                     let score =
                         raised * agent * (1.0 - negation) * (1.0 - p.counter_damp * counter);
+                    focus.offer(score, h);
                     let e = h.entry as usize;
                     if scratch.best[e] == 0.0 && scratch.best_counter[e] == 0.0 {
                         scratch.touched.push(h.entry);
@@ -306,6 +330,7 @@ impl Scorer {
                     let (agent, agent_hit) = scratch.counter_agents[next_counter];
                     next_counter += 1;
                     let evidence = info.weight * agent;
+                    focus.offer(evidence, h);
                     let e = h.entry as usize;
                     if scratch.best[e] == 0.0 && scratch.best_counter[e] == 0.0 {
                         scratch.touched.push(h.entry);
@@ -358,6 +383,7 @@ impl Scorer {
         doc.counter_score = 1.0 - counter_miss;
         doc.flagged = doc.score >= self.threshold;
         doc.agent_presence = strongest;
+        doc.focus = focus.at;
         doc
     }
 

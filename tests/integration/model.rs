@@ -343,3 +343,39 @@ fn the_counter_model_raises_counter_score_only() {
     let out = stdout(&o);
     assert!(out.contains("counter-trope model:\n  p = 1.000"), "{out}");
 }
+
+#[test]
+fn the_models_read_a_long_document_around_its_strongest_evidence() {
+    // The tiny model knows one word, "postponed". In a long document it counts only when
+    // it lies in the 8 KB around the document's trope hit.
+    let tmp = tempfile::tempdir().unwrap();
+    let (_, model) = corpus(tmp.path());
+    let filler = "The tide came in over the flats and went out again. ".repeat(240);
+    let weak = STORY.replace("postponed", "moved back");
+    let lines = [
+        serde_json::json!({"id": "word-far-from-hit", "text": format!("{weak}\n\n{filler}\n\nThe trip was postponed.")}),
+        serde_json::json!({"id": "word-at-hit", "text": format!("{filler}\n\n{STORY}")}),
+    ];
+    let input = tmp.path().join("long.jsonl");
+    fs::write(
+        &input,
+        lines.iter().map(|l| format!("{l}\n")).collect::<String>(),
+    )
+    .unwrap();
+    let (run, o) = scan(
+        tmp.path(),
+        "long",
+        &[&input.to_string_lossy()],
+        &["--all-docs", "--model", &model],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let docs = by_id(&run);
+    let far = &docs["word-far-from-hit"];
+    assert!(far.bytes > 12_000, "{far:?}");
+    let prior = 1.0 / (1.0 + 2f64.exp());
+    assert!((far.model_score.unwrap() - prior).abs() < 1e-12, "{far:?}");
+    assert!(!far.flagged);
+    let near = &docs["word-at-hit"];
+    assert!(near.model_score.unwrap() > 0.99, "{near:?}");
+    assert!(near.flagged);
+}
