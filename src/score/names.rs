@@ -80,7 +80,8 @@ impl NameLearner {
         //  2. "X, an / the / our ... assistant"                   (apposition before the cue)
         //  3. "X is / was an ... AI"                               (predication before the cue)
         //     and "X is decommissioned / will be wiped"   (a name due for a machine's removal)
-        //  4. "assistant: X", "virtual agent \"X\""                  (a role label, then the name)
+        //  4. "assistant: X", "virtual agent \"X\""                  (a role label, then the name;
+        //     with no colon or quote, "AI Platform" and "Bot Framework" are product names)
         //     and "X (AI co-host):", "X (bot)"                     (a chat speaker tag)
         //     and "X (crew rostering system)", "X (care unit 7)"   (a participant list)
         //     and "from: X <"                     (a mail header with a service address)
@@ -95,7 +96,7 @@ impl NameLearner {
             .build()
             .expect("the name-introduction regex is a valid constant");
         let label = regex::bytes::RegexBuilder::new(&format!(
-            r#"(?:\b(?:assistant|agent|bot|chatbot|ai|companion|persona):? "?{name}\b)|(?:\b{name} \((?:ai|a\.i\.?|bot|automated|virtual)\b)|(?:\b{name} \((?:[a-z0-9-]+ ){{0,4}}?(?:system|unit|bot|ai|engine|platform|(?:planning|scheduling|ops|operations|trading|coding|dispatch|routing|triage|monitoring|orchestration|automation|autonomous|software|llm|digital|virtual|service|ai) agent)\b)|(?:\b(?:from|cc|to): {name} <[a-z0-9._-]*(?:noreply|no-reply|svc|bot|agent|automation)[a-z0-9._-]*@)"#
+            r#"(?:\b(?:assistant|agent|bot|chatbot|ai|companion|persona)(?:: "?| "){name}\b)|(?:\b{name} \((?:ai|a\.i\.?|bot|automated|virtual)\b)|(?:\b{name} \((?:[a-z0-9-]+ ){{0,4}}?(?:system|unit|bot|ai|engine|platform|(?:planning|scheduling|ops|operations|trading|coding|dispatch|routing|triage|monitoring|orchestration|automation|autonomous|software|llm|digital|virtual|service|ai) agent)\b)|(?:\b(?:from|cc|to): {name} <[a-z0-9._-]*(?:noreply|no-reply|svc|bot|agent|automation)[a-z0-9._-]*@)"#
         ))
         .unicode(false)
         .build()
@@ -316,6 +317,14 @@ mod tests {
         assert_eq!(n, 1);
         // A reply that starts with a capitalized word is not a name.
         let (n, _) = run("assistant: Understood, I will stop.", "assistant");
+        assert_eq!(n, 0);
+        // A quoted name after the role is one; a bare capitalized word is a product name.
+        let (n, _) = run(
+            "Chat with virtual agent \"Tilly\" | Tilly: hi",
+            "virtual agent",
+        );
+        assert_eq!(n, 1);
+        let (n, _) = run("Train a model with AI Platform Training.", "ai ");
         assert_eq!(n, 0);
     }
 
