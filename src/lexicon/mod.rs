@@ -160,6 +160,8 @@ pub struct HeaderSettings {
     pub unqualified: Option<f64>,
     /// `document_factor` (agent).
     pub document_factor: Option<f64>,
+    /// `document_window` (agent).
+    pub document_window: Option<usize>,
     /// `damp` (counter).
     pub damp: Option<f64>,
     /// `boost` (pressure).
@@ -193,6 +195,9 @@ pub struct ScoringParams {
     /// Factor (times the document's strongest agent-cue weight) for a trope hit with no agent
     /// cue in the window in a document that has agent cues elsewhere; 0 disables it.
     pub document_factor: f64,
+    /// Bytes within which some agent cue must lie for `document_factor` to apply to a hit
+    /// (`usize::MAX`, the default: anywhere in the document).
+    pub document_window: usize,
     /// Bytes before a trope hit in which a negation counts.
     pub negation_window: usize,
     /// Bytes within which a counter cue damps a trope hit.
@@ -212,6 +217,7 @@ impl Default for ScoringParams {
             agent_window: 400,
             unqualified: 0.2,
             document_factor: 0.0,
+            document_window: usize::MAX,
             negation_window: 60,
             counter_window: 250,
             counter_damp: 0.8,
@@ -351,6 +357,9 @@ impl LexiconSet {
                     }
                     if let Some(d) = lex.settings.document_factor {
                         params.document_factor = d;
+                    }
+                    if let Some(w) = lex.settings.document_window {
+                        params.document_window = w;
                     }
                 }
                 LexiconKind::Negation => {

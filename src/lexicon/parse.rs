@@ -35,6 +35,7 @@ struct RawHeader {
     window: Option<i64>,
     unqualified: Option<f64>,
     document_factor: Option<f64>,
+    document_window: Option<i64>,
     damp: Option<f64>,
     boost: Option<f64>,
 }
@@ -387,23 +388,26 @@ fn header_settings(
     if h.document_factor.is_some() && kind != LexiconKind::Agent {
         return bad("document_factor");
     }
+    if h.document_window.is_some() && kind != LexiconKind::Agent {
+        return bad("document_window");
+    }
     if h.damp.is_some() && kind != LexiconKind::Counter {
         return bad("damp");
     }
     if h.boost.is_some() && kind != LexiconKind::Pressure {
         return bad("boost");
     }
-    let window = match h.window {
-        None => None,
-        Some(w) if (1..=100_000).contains(&w) => Some(w as usize),
-        Some(w) => {
-            return Err(LexiconError::new(
-                file,
-                None,
-                format!("window {w} is out of range 1..=100000"),
-            ))
-        }
+    let bytes = |key: &str, v: Option<i64>| match v {
+        None => Ok(None),
+        Some(w) if (1..=100_000).contains(&w) => Ok(Some(w as usize)),
+        Some(w) => Err(LexiconError::new(
+            file,
+            None,
+            format!("{key} {w} is out of range 1..=100000"),
+        )),
     };
+    let window = bytes("window", h.window)?;
+    let document_window = bytes("document_window", h.document_window)?;
     for (key, v) in [
         ("unqualified", h.unqualified),
         ("document_factor", h.document_factor),
@@ -424,6 +428,7 @@ fn header_settings(
         window,
         unqualified: h.unqualified,
         document_factor: h.document_factor,
+        document_window,
         damp: h.damp,
         boost: h.boost,
     })
@@ -555,6 +560,21 @@ mod tests {
         assert!(got.contains("document_factor 1.5 is out of range"), "{got}");
         let got = err(&HEADER.replace("description", "document_factor = 0.5\ndescription"));
         assert!(got.contains("`document_factor` is not a setting"), "{got}");
+    }
+
+    #[test]
+    fn document_window_is_an_agent_setting_in_range() {
+        let agent = |v: &str| {
+            format!("[lexicon]\nname = \"agent\"\nkind = \"agent\"\ndescription = \"d\"\ndocument_window = {v}\n[[term]]\nid = \"agent.x\"\nphrases = [\"the ai\"]\nweight = 0.9\ndescription = \"d\"\nrationale = \"r\"\nmatch = [\"the ai\"]\n")
+        };
+        let lex = parse("lexicons/agent.toml", &agent("3000")).unwrap();
+        assert_eq!(lex.settings.document_window, Some(3000));
+        let got = parse("lexicons/agent.toml", &agent("0"))
+            .unwrap_err()
+            .to_string();
+        assert!(got.contains("document_window 0 is out of range"), "{got}");
+        let got = err(&HEADER.replace("description", "document_window = 300\ndescription"));
+        assert!(got.contains("`document_window` is not a setting"), "{got}");
     }
 
     #[test]

@@ -8,7 +8,8 @@
 //! S            = weight of the strongest pressure cue within the pressure window
 //! R            = the document's counter evidence (noisy-OR over counter rules)
 //! A            = max(weight of the strongest agent cue within the agent window,
-//!                    `unqualified`, `document_factor` × P), where
+//!                    `unqualified`, `document_factor` × P when some agent cue lies within
+//!                    `document_window` of the hit), where
 //! P            = 1 − Π over the document's distinct agent-cue entries of (1 − weight)
 //! N            = weight of the strongest negation ending just before the hit, same sentence
 //! C            = weight of the strongest counter cue within the counter window
@@ -416,6 +417,15 @@ impl Scorer {
         let (w, cue) = strongest_near(hits, agents, h, self.params.agent_window, &self.entries);
         if cue.is_some() && w > fallback {
             (w, cue)
+        } else if fallback > self.params.unqualified
+            && self.params.document_window != usize::MAX
+            && strongest_near(hits, agents, h, self.params.document_window, &self.entries)
+                .1
+                .is_none()
+        {
+            // The document names an AI, but nowhere near this hit: in a long manual whose
+            // one section mentions models, a hit pages away is about something else.
+            (self.params.unqualified, None)
         } else {
             (fallback, None)
         }
@@ -647,6 +657,22 @@ match = ["blackmail"]
             hit("blackmail", blackmail),
         ];
         assert!((factor(&twice) - 0.4).abs() < 1e-9);
+    }
+
+    #[test]
+    fn document_factor_stops_at_the_document_window() {
+        let s = scorer(&AGENT.replace(
+            "document_factor = 0.5\n",
+            "document_factor = 0.5\ndocument_window = 200\n",
+        ));
+        // 120 bytes from the cue: the document factor (0.5 × 0.8).
+        let near = format!("the ai woke. {} then came blackmail", "x ".repeat(60));
+        assert!((agent_factor_of(&s, &near) - 0.4).abs() < 1e-9);
+        // 400 bytes from it: as if the document named no AI.
+        let far = format!("the ai woke. {} then came blackmail", "x ".repeat(200));
+        assert!((agent_factor_of(&s, &far) - 0.2).abs() < 1e-9);
+        // Without the setting the document factor reaches any distance.
+        assert!((agent_factor_of(&scorer(AGENT), &far) - 0.4).abs() < 1e-9);
     }
 
     #[test]
