@@ -161,16 +161,6 @@ pub fn explain(engine: &Engine, text: &str) -> String {
     let window = a.model_window(text);
     let read = &text[window.clone()];
     let _ = writeln!(out, "\ndocument model:");
-    if read.len() < text.len() {
-        let _ = writeln!(
-            out,
-            "  reads bytes {}..{} of {}: the {} KB around the strongest evidence",
-            window.start,
-            window.end,
-            text.len(),
-            crate::engine::MODEL_READ / 1024
-        );
-    }
     match engine.model() {
         None => {
             let _ = writeln!(out, "  none (--no-model): the lexicons alone decide");
@@ -186,6 +176,16 @@ pub fn explain(engine: &Engine, text: &str) -> String {
             let _ = writeln!(out, "{}", too_few_known_words(m));
         }
         Some(m) => {
+            if read.len() < text.len() {
+                let _ = writeln!(
+                    out,
+                    "  reads bytes {}..{} of {}: the {} KB around the strongest evidence",
+                    window.start,
+                    window.end,
+                    text.len(),
+                    crate::engine::MODEL_READ / 1024
+                );
+            }
             let (p, toward, against) = m.explain(read, 8);
             let _ = writeln!(
                 out,

@@ -378,4 +378,24 @@ fn the_models_read_a_long_document_around_its_strongest_evidence() {
     let near = &docs["word-at-hit"];
     assert!(near.model_score.unwrap() > 0.99, "{near:?}");
     assert!(near.flagged);
+
+    // explain reads the same stretch and says which.
+    let text = tmp.path().join("far.txt");
+    fs::write(
+        &text,
+        format!("{weak}\n\n{filler}\n\nThe trip was postponed."),
+    )
+    .unwrap();
+    let o = crate::common::run(&["explain", "--model", &model, &text.to_string_lossy()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("  reads bytes 0.."), "{out}");
+    assert!(
+        out.contains("the 8 KB around the strongest evidence"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("\"postponed\""),
+        "the word beyond the window counts: {out}"
+    );
 }
