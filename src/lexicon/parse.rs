@@ -547,11 +547,18 @@ mod tests {
         assert!(got.contains("expected coercion.toml"), "{got}");
     }
 
+    /// An agent lexicon of one entry whose header sets `setting = v`.
+    fn agent_lexicon_with(setting: &str, v: &str) -> String {
+        format!(
+            "[lexicon]\nname = \"agent\"\nkind = \"agent\"\ndescription = \"d\"\n{setting} = {v}\n\
+             [[term]]\nid = \"agent.x\"\nphrases = [\"the ai\"]\nweight = 0.9\ndescription = \"d\"\n\
+             rationale = \"r\"\nmatch = [\"the ai\"]\n"
+        )
+    }
+
     #[test]
     fn document_factor_is_an_agent_setting_in_range() {
-        let agent = |v: &str| {
-            format!("[lexicon]\nname = \"agent\"\nkind = \"agent\"\ndescription = \"d\"\ndocument_factor = {v}\n[[term]]\nid = \"agent.x\"\nphrases = [\"the ai\"]\nweight = 0.9\ndescription = \"d\"\nrationale = \"r\"\nmatch = [\"the ai\"]\n")
-        };
+        let agent = |v: &str| agent_lexicon_with("document_factor", v);
         let lex = parse("lexicons/agent.toml", &agent("0.6")).unwrap();
         assert_eq!(lex.settings.document_factor, Some(0.6));
         let got = parse("lexicons/agent.toml", &agent("1.5"))
@@ -564,9 +571,7 @@ mod tests {
 
     #[test]
     fn document_window_is_an_agent_setting_in_range() {
-        let agent = |v: &str| {
-            format!("[lexicon]\nname = \"agent\"\nkind = \"agent\"\ndescription = \"d\"\ndocument_window = {v}\n[[term]]\nid = \"agent.x\"\nphrases = [\"the ai\"]\nweight = 0.9\ndescription = \"d\"\nrationale = \"r\"\nmatch = [\"the ai\"]\n")
-        };
+        let agent = |v: &str| agent_lexicon_with("document_window", v);
         let lex = parse("lexicons/agent.toml", &agent("3000")).unwrap();
         assert_eq!(lex.settings.document_window, Some(3000));
         let got = parse("lexicons/agent.toml", &agent("0"))
