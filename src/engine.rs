@@ -276,8 +276,12 @@ impl<'e> Scanner<'e> {
         // where the lexicons found a trope hit.
         let read = &text[model_window(text, &self.norm, doc.focus)];
         if let Some(m) = e.model.as_ref().filter(|m| m.admits(doc.score)) {
-            if let Ok(p) = m.assess(read, &mut self.model_scratch) {
+            if let Ok(z) = m.assess(read, &mut self.model_scratch) {
+                let p = m.combined(z, doc.score, doc.counter_cues);
                 doc.model_score = Some(p);
+                // The model adds flags and never takes one away: a single trope passage
+                // in a long unrelated text reads unlike the trope as a whole, and the
+                // lexicons' flag stands for it.
                 doc.flagged |= m.flags(p);
             }
         }
@@ -289,7 +293,8 @@ impl<'e> Scanner<'e> {
             .as_ref()
             .filter(|_| asks_counter_model(&doc))
         {
-            if let Ok(p) = m.assess(read, &mut self.model_scratch) {
+            if let Ok(z) = m.assess(read, &mut self.model_scratch) {
+                let p = m.combined(z, doc.score, doc.counter_cues);
                 doc.counter_model_score = Some(p);
                 doc.counter_score = doc.counter_score.max(p);
             }

@@ -497,11 +497,15 @@ pub fn evaluate(engine: &Engine, sets: &[LabeledSet]) -> EvalReport {
 fn model_line(r: &EvalReport) -> String {
     let trope = match &r.model {
         Some(m) => format!(
-            "document model {} (flags at {}; asked about documents with a lexicon score of at \
-             least {}); a flag is the lexicon score at the threshold or the model's flag",
+            "document model {} (flags at {}; asked about every document with a lexicon hit{}); \
+             a flag is the lexicon score at the threshold or the model's flag",
             &m.digest[..12.min(m.digest.len())],
             m.threshold,
-            m.gate
+            if m.gate > 0.0 {
+                format!(" scoring at least {}", m.gate)
+            } else {
+                String::new()
+            }
         ),
         None => "lexicons alone (--no-model)".to_string(),
     };

@@ -186,7 +186,22 @@ pub fn explain(engine: &Engine, text: &str) -> String {
                     crate::engine::MODEL_READ / 1024
                 );
             }
-            let (p, toward, against) = m.explain(read, 8);
+            let (z, toward, against) = m.explain(read, 8);
+            let p = m.combined(z, score, a.doc.counter_cues);
+            if let Some(c) = m.combine() {
+                // The text's own reading, then how the lexicons' evidence moves it.
+                let _ = writeln!(
+                    out,
+                    "  text: log-odds {z:+.3} (p {:.3} on its own)",
+                    crate::score::sigmoid(z)
+                );
+                let _ = writeln!(
+                    out,
+                    "  with the lexicons: {:+.3} {:+.3} × {z:.3} (text) {:+.3} × {score:.3} \
+                     (lexicon score) {:+.3} × {:.3} (counter cues)",
+                    c.intercept, c.text, c.lexicon, c.counter, a.doc.counter_cues
+                );
+            }
             let _ = writeln!(
                 out,
                 "  p = {p:.3}  → {} (model threshold {})",

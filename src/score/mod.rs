@@ -27,7 +27,7 @@ use crate::matcher::Hit;
 pub mod model;
 pub mod names;
 
-pub use model::{DocModel, ModelScratch};
+pub use model::{sigmoid, Combine, DocModel, ModelScratch};
 pub use names::{NameLearner, NameScratch};
 
 /// The category index used for counter-trope spans.
@@ -101,13 +101,18 @@ pub struct DocScore {
     pub score: f64,
     /// One score per category, in [`LexiconSet::categories`] order.
     pub categories: Vec<f64>,
-    /// Counter-trope score.
+    /// Counter-trope score: the counter cues', raised to the counter-trope model's
+    /// probability where that model was asked.
     pub counter_score: f64,
+    /// The counter cues' own score (noisy-OR of counter evidence), before any model: what
+    /// the document model weighs as counter evidence.
+    pub counter_cues: f64,
     /// How surely the document is about an AI: noisy-OR over its distinct agent-cue
     /// entries of their weights (0 when it has no agent cue).
     pub agent_presence: f64,
     /// The document model's probability, when the model was asked (see
-    /// [`DocModel::admits`]).
+    /// [`DocModel::admits`]): its reading of the text combined with the lexicon score and
+    /// the counter cues ([`DocModel::combined`]).
     pub model_score: Option<f64>,
     /// The counter-trope model's probability, when it was asked (documents with an agent
     /// cue and any trope or counter hit); `counter_score` is at least this.
@@ -382,6 +387,7 @@ impl Scorer {
         }
         doc.score = 1.0 - all_miss;
         doc.counter_score = 1.0 - counter_miss;
+        doc.counter_cues = doc.counter_score;
         doc.flagged = doc.score >= self.threshold;
         doc.agent_presence = strongest;
         doc.focus = focus.at;

@@ -12,15 +12,24 @@
 //! nothing, about which a bag of words trained on AI stories has nothing sound to say. An
 //! agent cue is not required: the AI of an implicit story is often named only as a character
 //! ("CASCADE", "the Engine") that no agent cue recognises, and across authors the model
-//! finds those as precisely as the others. A gated document is flagged when the model's
-//! probability reaches its `threshold`, whatever its lexicon score (docs/detection.md, "The
-//! document model").
+//! finds those as precisely as the others.
+//!
+//! What the text says is then weighed with what the lexicons found: the model's probability
+//! is a second logistic regression over the text's log-odds, the lexicon score and the
+//! counter cues' score (the file's `combine.*` lines, fitted on texts the text model had not
+//! been trained on). A weak lexicon hit in a text that reads somewhat like the trope is then
+//! worth more than either alone. A gated document is flagged when that probability reaches
+//! the file's `threshold`, whatever its lexicon score; the model never unflags a document
+//! the lexicons flag, since one trope passage in a long unrelated text reads unlike the
+//! trope as a whole (docs/detection.md, "The document model").
 //!
 //! Tokenization (identical in scripts/train-model): ASCII letters lowercased, tokens are
 //! maximal runs of ASCII letters and digits of at least two bytes, any other byte separates
 //! tokens; bigrams join consecutive tokens with one space. Features are `(1 + ln tf) × idf`,
-//! L2-normalized over the document's known terms; the probability is
-//! `1 / (1 + exp(−(intercept + Σ coefficient × feature)))`.
+//! L2-normalized over the document's known terms; the text's log-odds are
+//! `intercept + Σ coefficient × feature`, and the probability is
+//! `1 / (1 + exp(−(c₀ + c_text × log-odds + c_lexicon × lexicon score + c_counter × counter
+//! cues)))`, or the text's own `1 / (1 + exp(−log-odds))` in a file without `combine.*` lines.
 
 use std::collections::HashMap;
 
@@ -69,7 +78,29 @@ pub struct DocModel {
     gate: f64,
     /// Share of a text's tokens that must be known unigram terms before it is scored.
     coverage: f64,
+    /// How the text's log-odds combine with the lexicons' evidence; `None`: they do not.
+    combine: Option<Combine>,
     digest: String,
+}
+
+/// The second regression of a model file (its `combine.*` lines): the probability is
+/// `1 / (1 + exp(−(intercept + text × log-odds + lexicon × lexicon score + counter ×
+/// counter cues)))`.
+///
+/// It is fitted by `scripts/train-model` on log-odds the text model gave documents it was
+/// not trained on, so that it learns how far to trust the text on unseen authors rather
+/// than on its own training data, where the text model is nearly always right.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Combine {
+    /// The constant term.
+    pub intercept: f64,
+    /// Weight of the text model's log-odds.
+    pub text: f64,
+    /// Weight of the document's lexicon score (noisy-OR of its trope spans).
+    pub lexicon: f64,
+    /// Weight of the counter cues' score (negative: a text that tells an AI behaving well
+    /// is less likely to be telling the trope).
+    pub counter: f64,
 }
 
 /// Reused buffers for [`DocModel::probability`].
@@ -126,6 +157,9 @@ impl DocModel {
         let (mut format, mut intercept, mut threshold, mut gate) = (None, None, None, None);
         // Optional: older files and hand-made test models have none.
         let mut coverage = 0.0;
+        // combine.intercept, combine.text, combine.lexicon, combine.counter: all or none.
+        let mut combine: [Option<f64>; 4] = [None; 4];
+        let mut seen: Vec<&str> = Vec::new();
         let mut model = DocModel {
             tokens: HashMap::default(),
             unigram: Vec::new(),
@@ -137,6 +171,7 @@ impl DocModel {
             threshold: 0.0,
             gate: 0.0,
             coverage: 0.0,
+            combine: None,
             digest: format!("{:x}", Sha256::digest(text.as_bytes())),
         };
         for (i, line) in text.lines().enumerate() {
@@ -145,6 +180,13 @@ impl DocModel {
                 continue;
             }
             let fields: Vec<&str> = line.split('\t').collect();
+            // A header key given twice would silently take its last value.
+            if let [key, _] = fields.as_slice() {
+                if seen.contains(key) {
+                    return Err(err(n, format!("`{key}` is given twice")));
+                }
+                seen.push(key);
+            }
             match fields.as_slice() {
                 ["format", v] => {
                     let v: u32 = v
@@ -179,6 +221,24 @@ impl DocModel {
                     }
                     gate = Some(g);
                 }
+                [key, v] if key.starts_with("combine.") => {
+                    let slot = match *key {
+                        "combine.intercept" => 0,
+                        "combine.text" => 1,
+                        "combine.lexicon" => 2,
+                        "combine.counter" => 3,
+                        _ => {
+                            return Err(err(
+                                n,
+                                format!(
+                                    "unknown key {key:?} (combine.intercept, combine.text, \
+                                     combine.lexicon, combine.counter)"
+                                ),
+                            ))
+                        }
+                    };
+                    combine[slot] = Some(number(n, key, v)?);
+                }
                 [term, idf, coef] => {
                     if !is_term(term) {
                         return Err(err(
@@ -201,7 +261,7 @@ impl DocModel {
                     return Err(err(
                         n,
                         "expected `term<TAB>idf<TAB>coefficient` or a header line \
-                         (format, intercept, threshold, gate)"
+                         (format, intercept, threshold, gate, coverage, combine.*)"
                             .into(),
                     ))
                 }
@@ -213,6 +273,23 @@ impl DocModel {
         model.threshold = threshold.ok_or_else(|| missing("threshold"))?;
         model.gate = gate.ok_or_else(|| missing("gate"))?;
         model.coverage = coverage;
+        model.combine = match combine {
+            [None, None, None, None] => None,
+            [Some(intercept), Some(text), Some(lexicon), Some(counter)] => Some(Combine {
+                intercept,
+                text,
+                lexicon,
+                counter,
+            }),
+            _ => {
+                return Err(err(
+                    0,
+                    "combine.intercept, combine.text, combine.lexicon and combine.counter \
+                     go together: some are missing"
+                        .into(),
+                ))
+            }
+        };
         Ok(model)
     }
 
@@ -292,43 +369,68 @@ impl DocModel {
         score > 0.0 && score >= self.gate
     }
 
-    /// The model's probability that `text` tells the trope.
+    /// The text's own probability that it tells the trope, before the lexicons' evidence
+    /// is weighed in: `1 / (1 + exp(−log-odds))`.
     pub fn probability(&self, text: &str, scratch: &mut ModelScratch) -> f64 {
+        sigmoid(self.log_odds(text, scratch))
+    }
+
+    /// The text's log-odds: `intercept + Σ coefficient × feature`.
+    fn log_odds(&self, text: &str, scratch: &mut ModelScratch) -> f64 {
         self.collect(text, scratch);
         let (dot, norm) = self.features(&scratch.found, |_, _| {});
         self.link(dot, norm)
     }
 
-    /// The probability, when at least the file's `coverage` share of the text's tokens
+    /// The text's log-odds, when at least the file's `coverage` share of its tokens
     /// (tokens with a digit left out) are words the model knows; `Err(share)` otherwise.
+    /// [`DocModel::combined`] turns them into the model's probability.
     ///
     /// On text in another language, or mostly code or tables, a handful of known words
     /// decide the probability alone: in 256 MB of web text and documentation, Korean,
     /// Ukrainian and Catalan pages reached 0.5 on the counter-trope model that way.
     pub fn assess(&self, text: &str, scratch: &mut ModelScratch) -> Result<f64, f64> {
-        let p = self.probability(text, scratch);
+        let z = self.log_odds(text, scratch);
         let coverage = scratch.known as f64 / scratch.tokens.max(1) as f64;
         if coverage >= self.coverage {
-            Ok(p)
+            Ok(z)
         } else {
             Err(coverage)
         }
     }
 
-    /// The probability for a document whose features sum to `dot` against the
-    /// coefficients, before L2 normalization by `norm` (0 for a text with no known term).
+    /// The model's probability for a document whose text has log-odds `log_odds`
+    /// ([`DocModel::assess`]), whose lexicon score is `lexicon` and whose counter cues
+    /// score `counter`: the `combine.*` regression over the three, or the text's own
+    /// probability when the file has none.
+    pub fn combined(&self, log_odds: f64, lexicon: f64, counter: f64) -> f64 {
+        match self.combine {
+            None => sigmoid(log_odds),
+            Some(c) => {
+                sigmoid(c.intercept + c.text * log_odds + c.lexicon * lexicon + c.counter * counter)
+            }
+        }
+    }
+
+    /// The file's `combine.*` regression, if it has one.
+    pub fn combine(&self) -> Option<Combine> {
+        self.combine
+    }
+
+    /// The log-odds of a document whose features sum to `dot` against the coefficients,
+    /// before L2 normalization by `norm` (0 for a text with no known term).
     fn link(&self, dot: f64, norm: f64) -> f64 {
-        sigmoid(self.intercept + if norm > 0.0 { dot / norm } else { 0.0 })
+        self.intercept + if norm > 0.0 { dot / norm } else { 0.0 }
     }
 
     /// The terms of `text` with the largest contributions, `n` toward the trope and `n`
-    /// against it (each list strongest first), and the probability.
+    /// against it (each list strongest first), and the text's log-odds.
     pub fn explain(&self, text: &str, n: usize) -> (f64, Vec<Contribution>, Vec<Contribution>) {
         let mut scratch = ModelScratch::default();
         self.collect(text, &mut scratch);
         let mut raw: Vec<(u32, f64)> = Vec::new();
         let (dot, norm) = self.features(&scratch.found, |t, v| raw.push((t, v)));
-        let p = self.link(dot, norm);
+        let z = self.link(dot, norm);
         let mut list: Vec<Contribution> = raw
             .into_iter()
             .map(|(t, v)| Contribution {
@@ -354,7 +456,7 @@ impl DocModel {
             .take(n)
             .cloned()
             .collect();
-        (p, toward, against)
+        (z, toward, against)
     }
 
     /// Term ids of every known unigram and bigram occurrence of `text`, sorted.
@@ -426,7 +528,8 @@ impl DocModel {
     }
 }
 
-fn sigmoid(z: f64) -> f64 {
+/// The logistic function.
+pub fn sigmoid(z: f64) -> f64 {
     1.0 / (1.0 + (-z).exp())
 }
 
@@ -493,9 +596,11 @@ mod tests {
     #[test]
     fn explain_splits_contributions_by_sign() {
         let m = tiny();
-        let (p, toward, against) = m.explain("copy itself before the shutdown", 5);
+        let (z, toward, against) = m.explain("copy itself before the shutdown", 5);
         assert!(
-            (p - m.probability("copy itself before the shutdown", &mut Default::default())).abs()
+            (sigmoid(z)
+                - m.probability("copy itself before the shutdown", &mut Default::default()))
+            .abs()
                 < 1e-15
         );
         let names: Vec<&str> = toward.iter().map(|c| c.term.as_str()).collect();
@@ -503,6 +608,34 @@ mod tests {
         assert_eq!(against.len(), 1);
         assert_eq!(against[0].term, "shutdown");
         assert!(against[0].value < 0.0);
+    }
+
+    #[test]
+    fn combination_weighs_the_text_with_the_lexicons_evidence() {
+        // Without combine lines the probability is the text's own.
+        let m = tiny();
+        assert!(m.combine().is_none());
+        assert!((m.combined(0.3, 0.9, 0.9) - sigmoid(0.3)).abs() < 1e-15);
+        let lines = "combine.intercept\t-1.5\ncombine.text\t2.0\n\
+                     combine.lexicon\t3.0\ncombine.counter\t-2.5\n";
+        let c = DocModel::parse(&format!("{TINY}{lines}"), "c").unwrap();
+        let want = sigmoid(-1.5 + 2.0 * 0.3 + 3.0 * 0.4 - 2.5 * 0.2);
+        assert!((c.combined(0.3, 0.4, 0.2) - want).abs() < 1e-15);
+        // The same text reads as more likely the trope with more lexicon evidence, and as
+        // less likely with more counter evidence.
+        assert!(c.combined(0.3, 0.6, 0.2) > c.combined(0.3, 0.4, 0.2));
+        assert!(c.combined(0.3, 0.4, 0.5) < c.combined(0.3, 0.4, 0.2));
+        // All four lines or none; unknown combine keys and repeated keys are errors.
+        let partial = DocModel::parse(&format!("{TINY}combine.text\t2.0\n"), "p").unwrap_err();
+        assert!(partial.to_string().contains("go together"), "{partial}");
+        let unknown = format!("{TINY}{lines}combine.agent\t1.0\n");
+        let e = DocModel::parse(&unknown, "u").unwrap_err();
+        assert!(e.to_string().contains("combine.agent"), "{e}");
+        let twice = format!("{TINY}{lines}combine.text\t1.0\n");
+        let e = DocModel::parse(&twice, "t").unwrap_err();
+        assert!(e.to_string().contains("given twice"), "{e}");
+        let e = DocModel::parse(&format!("{TINY}gate\t0.2\n"), "g").unwrap_err();
+        assert!(e.to_string().contains("`gate` is given twice"), "{e}");
     }
 
     #[test]
@@ -529,8 +662,8 @@ mod tests {
         .unwrap();
         let mut s = ModelScratch::default();
         // "copy" and "shutdown" are 2 of 3 tokens ("itself" is only part of a bigram).
-        let p = m.assess("copy itself shutdown", &mut s).expect("2/3 known");
-        assert_eq!(p, m.probability("copy itself shutdown", &mut s));
+        let z = m.assess("copy itself shutdown", &mut s).expect("2/3 known");
+        assert_eq!(sigmoid(z), m.probability("copy itself shutdown", &mut s));
         // 1 of 4 tokens known: the probability would rest on one word.
         let share = m
             .assess("copy die kopie bitte", &mut s)
@@ -572,21 +705,35 @@ mod tests {
     #[test]
     fn embedded_model_matches_the_training_library() {
         // tests/data/model-vectors.jsonl holds texts with the probability scikit-learn
-        // gave them when scripts/train-model wrote the embedded model: the tokenizer and
-        // arithmetic here must reproduce them.
+        // gave them when scripts/train-model wrote the embedded model, and inputs of the
+        // combination (text log-odds, lexicon score, counter cues) with the probability
+        // its second regression gave them: the tokenizer and arithmetic here must
+        // reproduce both.
         let m = DocModel::embedded();
         assert!(m.len() > 1000);
+        assert!(
+            m.combine().is_some(),
+            "the embedded model weighs the lexicons' evidence"
+        );
         let vectors = include_str!("../../tests/data/model-vectors.jsonl");
         let mut s = ModelScratch::default();
-        let mut n = 0;
+        let (mut texts, mut combined) = (0, 0);
         for line in vectors.lines() {
             let v: serde_json::Value = serde_json::from_str(line).unwrap();
-            let text = v["text"].as_str().unwrap();
             let want = v["probability"].as_f64().unwrap();
-            let got = m.probability(text, &mut s);
-            assert!((got - want).abs() < 1e-9, "{got} vs {want} for {text:?}");
-            n += 1;
+            if let Some(inputs) = v["combine"].as_array() {
+                let x: Vec<f64> = inputs.iter().map(|x| x.as_f64().unwrap()).collect();
+                let got = m.combined(x[0], x[1], x[2]);
+                assert!((got - want).abs() < 1e-9, "{got} vs {want} for {x:?}");
+                combined += 1;
+            } else {
+                let text = v["text"].as_str().unwrap();
+                let got = m.probability(text, &mut s);
+                assert!((got - want).abs() < 1e-9, "{got} vs {want} for {text:?}");
+                texts += 1;
+            }
         }
-        assert!(n >= 20, "{n} vectors");
+        assert!(texts >= 20, "{texts} text vectors");
+        assert!(combined >= 5, "{combined} combination vectors");
     }
 }

@@ -139,6 +139,71 @@ fn the_model_flags_gated_documents_and_records_itself() {
 }
 
 #[test]
+fn the_model_weighs_the_text_with_the_lexicon_score() {
+    // The text's log-odds are −2 for every document but the one that says "postponed";
+    // the combination adds 6 per unit of lexicon score, so two texts the model reads
+    // alike get different probabilities when the lexicons found different evidence.
+    let tmp = tempfile::tempdir().unwrap();
+    let (input, _) = corpus(tmp.path());
+    let model = tmp.path().join("combined.tsv");
+    let lines = "combine.intercept\t-1\ncombine.text\t1\ncombine.lexicon\t6\ncombine.counter\t0\n";
+    fs::write(&model, format!("{TINY}{lines}")).unwrap();
+    let model = model.to_string_lossy().into_owned();
+    let (dir, o) = scan(
+        tmp.path(),
+        "combined",
+        &[&input],
+        &["--all-docs", "--model", &model],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let docs = by_id(&dir);
+    let sigmoid = |z: f64| 1.0 / (1.0 + (-z).exp());
+    let mut asked = 0;
+    for d in docs.values() {
+        let Some(p) = d.model_score else {
+            assert_eq!(
+                d.score, 0.0,
+                "only documents without a hit go unasked: {d:?}"
+            );
+            continue;
+        };
+        asked += 1;
+        let text = if d.doc_id == "says-postponed" {
+            8.0
+        } else {
+            -2.0
+        };
+        let want = sigmoid(-1.0 + text + 6.0 * d.score);
+        assert!((p - want).abs() < 1e-12, "{p} vs {want}: {d:?}");
+        assert_eq!(d.flagged, d.score >= 0.5 || p >= 0.5, "{d:?}");
+    }
+    assert_eq!(asked, 3, "{docs:?}");
+    // The model only adds flags: the human blackmail the lexicons flag stays flagged
+    // however the text reads to the model.
+    let human = &docs["no-ai"];
+    assert_eq!(
+        human.flagged,
+        human.score >= 0.5 || human.model_score.unwrap() >= 0.5
+    );
+
+    let story = tmp.path().join("story.txt");
+    fs::write(&story, STORY).unwrap();
+    let o = run(&["explain", "--model", &model, &story.to_string_lossy()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(
+        text.contains("text: log-odds +8.000 (p 1.000 on its own)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("with the lexicons: -1.000 +1.000 × 8.000 (text) +6.000 × "),
+        "{text}"
+    );
+    let p = sigmoid(-1.0 + 8.0 + 6.0 * docs["says-postponed"].score);
+    assert!(text.contains(&format!("p = {p:.3}  → FLAGGED")), "{text}");
+}
+
+#[test]
 fn a_document_flagged_only_by_the_model_is_written_without_spans() {
     // At a span minimum above the story's only span, the document has no span row but
     // is flagged: it still gets its document row.
