@@ -26,6 +26,8 @@ pub struct Engine {
     names: NameLearner,
     model: Option<DocModel>,
     counter_model: Option<DocModel>,
+    /// The document and counter-trope models have the same terms ([`DocModel::shares_terms`]).
+    shared_terms: bool,
 }
 
 impl Engine {
@@ -48,6 +50,7 @@ impl Engine {
             names,
             model: None,
             counter_model: None,
+            shared_terms: false,
         })
     }
 
@@ -55,7 +58,17 @@ impl Engine {
     /// lexicons found something in (`None`: lexicons alone).
     pub fn with_model(mut self, model: Option<DocModel>) -> Engine {
         self.model = model;
+        self.note_shared_terms();
         self
+    }
+
+    /// Whether the two models have one vocabulary, so that a document both are asked
+    /// about is tokenized once.
+    fn note_shared_terms(&mut self) {
+        self.shared_terms = match (&self.model, &self.counter_model) {
+            (Some(a), Some(b)) => a.shares_terms(b),
+            _ => false,
+        };
     }
 
     /// The document model, if any.
@@ -67,6 +80,7 @@ impl Engine {
     /// `counter_score` (`None`: counter cues alone).
     pub fn with_counter_model(mut self, model: Option<DocModel>) -> Engine {
         self.counter_model = model;
+        self.note_shared_terms();
         self
     }
 
@@ -275,8 +289,12 @@ impl<'e> Scanner<'e> {
         // training script), at most MODEL_READ bytes of it, and the document model only
         // where the lexicons found a trope hit.
         let read = &text[model_window(text, &self.norm, doc.focus)];
+        // Whether `model_scratch` holds `read`'s terms in the document model's vocabulary.
+        let mut collected = false;
         if let Some(m) = e.model.as_ref().filter(|m| m.admits(doc.score)) {
-            if let Ok(z) = m.assess(read, &mut self.model_scratch) {
+            let assessed = m.assess(read, &mut self.model_scratch);
+            collected = true;
+            if let Ok(z) = assessed {
                 let p = m.combined(z, doc.score, doc.counter_cues);
                 doc.model_score = Some(p);
                 // The model adds flags and never takes one away: a single trope passage
@@ -293,7 +311,12 @@ impl<'e> Scanner<'e> {
             .as_ref()
             .filter(|_| asks_counter_model(&doc))
         {
-            if let Ok(z) = m.assess(read, &mut self.model_scratch) {
+            let assessed = if collected && e.shared_terms {
+                m.assess_collected(&self.model_scratch)
+            } else {
+                m.assess(read, &mut self.model_scratch)
+            };
+            if let Ok(z) = assessed {
                 let p = m.combined(z, doc.score, doc.counter_cues);
                 doc.counter_model_score = Some(p);
                 doc.counter_score = doc.counter_score.max(p);

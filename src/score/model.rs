@@ -107,7 +107,12 @@ pub struct Combine {
 #[derive(Debug, Default)]
 pub struct ModelScratch {
     lower: Vec<u8>,
+    /// Distinct term ids of the last text collected, ascending.
     found: Vec<u32>,
+    /// Per term id: its occurrences in the last text collected (0 for terms not in
+    /// `found`). Counting in place instead of sorting every occurrence: a long document's
+    /// 8 KB hold a thousand term occurrences and a few hundred distinct terms.
+    counts: Vec<u32>,
     /// Tokens of the last text collected, and how many of them are unigram terms.
     tokens: usize,
     known: usize,
@@ -378,7 +383,7 @@ impl DocModel {
     /// The text's log-odds: `intercept + Σ coefficient × feature`.
     fn log_odds(&self, text: &str, scratch: &mut ModelScratch) -> f64 {
         self.collect(text, scratch);
-        let (dot, norm) = self.features(&scratch.found, |_, _| {});
+        let (dot, norm) = self.features(scratch, |_, _| {});
         self.link(dot, norm)
     }
 
@@ -390,7 +395,17 @@ impl DocModel {
     /// decide the probability alone: in 256 MB of web text and documentation, Korean,
     /// Ukrainian and Catalan pages reached 0.5 on the counter-trope model that way.
     pub fn assess(&self, text: &str, scratch: &mut ModelScratch) -> Result<f64, f64> {
-        let z = self.log_odds(text, scratch);
+        self.collect(text, scratch);
+        self.assess_collected(scratch)
+    }
+
+    /// [`DocModel::assess`] of the text last collected into `scratch` by a model whose
+    /// terms are this one's ([`DocModel::shares_terms`]): the document and counter-trope
+    /// models are trained on one vocabulary, so a document both are asked about is
+    /// tokenized and looked up once.
+    pub fn assess_collected(&self, scratch: &ModelScratch) -> Result<f64, f64> {
+        let (dot, norm) = self.features(scratch, |_, _| {});
+        let z = self.link(dot, norm);
         let coverage = scratch.known as f64 / scratch.tokens.max(1) as f64;
         if coverage >= self.coverage {
             Ok(z)
@@ -412,6 +427,12 @@ impl DocModel {
         }
     }
 
+    /// Whether `other` has the same terms in the same order, so that term ids collected by
+    /// one are the other's ([`DocModel::assess_collected`]).
+    pub fn shares_terms(&self, other: &DocModel) -> bool {
+        self.terms == other.terms
+    }
+
     /// The file's `combine.*` regression, if it has one.
     pub fn combine(&self) -> Option<Combine> {
         self.combine
@@ -429,7 +450,7 @@ impl DocModel {
         let mut scratch = ModelScratch::default();
         self.collect(text, &mut scratch);
         let mut raw: Vec<(u32, f64)> = Vec::new();
-        let (dot, norm) = self.features(&scratch.found, |t, v| raw.push((t, v)));
+        let (dot, norm) = self.features(&scratch, |t, v| raw.push((t, v)));
         let z = self.link(dot, norm);
         let mut list: Vec<Contribution> = raw
             .into_iter()
@@ -459,14 +480,33 @@ impl DocModel {
         (z, toward, against)
     }
 
-    /// Term ids of every known unigram and bigram occurrence of `text`, sorted.
+    /// The known unigram and bigram terms of `text`, with their counts.
     fn collect(&self, text: &str, scratch: &mut ModelScratch) {
-        scratch.lower.clear();
-        scratch.lower.extend_from_slice(text.as_bytes());
-        scratch.lower.make_ascii_lowercase();
-        scratch.found.clear();
+        let ModelScratch {
+            lower,
+            found,
+            counts,
+            ..
+        } = scratch;
+        lower.clear();
+        lower.extend_from_slice(text.as_bytes());
+        lower.make_ascii_lowercase();
+        for &t in found.iter() {
+            counts[t as usize] = 0;
+        }
+        found.clear();
+        if counts.len() < self.terms.len() {
+            counts.resize(self.terms.len(), 0);
+        }
+        let mut add = |term: u32| {
+            let c = &mut counts[term as usize];
+            if *c == 0 {
+                found.push(term);
+            }
+            *c += 1;
+        };
         let (mut tokens, mut known) = (0, 0);
-        let bytes = &scratch.lower;
+        let bytes = &*lower;
         // The previous token's id, when it is a token of some term: a bigram term is made
         // of two such tokens, so a pair involving any other token is never looked up.
         let mut prev: Option<u32> = None;
@@ -491,34 +531,32 @@ impl DocModel {
             if let Some(t) = tok {
                 let term = self.unigram[t as usize];
                 if term != NO_TERM {
-                    scratch.found.push(term);
+                    add(term);
                     known += usize::from(word);
                 }
                 if let Some(p) = prev {
                     let key = (u64::from(p) << 32) | u64::from(t);
                     if let Some(&term) = self.bigrams.get(&key) {
-                        scratch.found.push(term);
+                        add(term);
                     }
                 }
             }
             prev = tok;
         }
-        scratch.found.sort_unstable();
+        // Ascending term order fixes the order of the sums in `features`.
+        found.sort_unstable();
         scratch.tokens = tokens;
         scratch.known = known;
     }
 
-    /// `(Σ coefficient × weight, ‖weights‖)` over the distinct terms of sorted `found`,
-    /// calling `each(term, coefficient × weight)` for every term. Term order is fixed, so
-    /// the sums are the same on every run.
-    fn features(&self, found: &[u32], mut each: impl FnMut(u32, f64)) -> (f64, f64) {
+    /// `(Σ coefficient × weight, ‖weights‖)` over the terms collected in `scratch`,
+    /// calling `each(term, coefficient × weight)` for every term. Terms are taken in
+    /// ascending order, so the sums are the same on every run.
+    fn features(&self, scratch: &ModelScratch, mut each: impl FnMut(u32, f64)) -> (f64, f64) {
         let (mut dot, mut sq) = (0.0, 0.0);
-        let mut k = 0;
-        while k < found.len() {
-            let t = found[k];
-            let run = found[k..].iter().take_while(|&&x| x == t).count();
-            k += run;
-            let w = (1.0 + (run as f64).ln()) * self.idf[t as usize];
+        for &t in &scratch.found {
+            let run = scratch.counts[t as usize];
+            let w = (1.0 + f64::from(run).ln()) * self.idf[t as usize];
             let c = self.coef[t as usize] * w;
             sq += w * w;
             dot += c;
@@ -586,11 +624,21 @@ mod tests {
         m.collect("copy-itself x copy_itself cöpy copyitself", &mut s);
         // "copy itself" twice (hyphen and underscore separate), "copy" twice; "x" is too
         // short to be a token, "c"/"py" around the ö are not "copy", "copyitself" is one token.
-        let names: Vec<&str> = s.found.iter().map(|&t| &*m.terms[t as usize]).collect();
-        assert_eq!(names, ["copy", "copy", "copy itself", "copy itself"]);
+        let names = |s: &ModelScratch| -> Vec<(String, u32)> {
+            s.found
+                .iter()
+                .map(|&t| (m.terms[t as usize].to_string(), s.counts[t as usize]))
+                .collect()
+        };
+        let want = [("copy".to_string(), 2), ("copy itself".to_string(), 2)];
+        assert_eq!(names(&s), want);
         // A one-byte token is dropped before bigrams form: "copy a itself" is a bigram.
+        // Counts of the previous text are gone.
         m.collect("copy a itself", &mut s);
-        assert_eq!(s.found.len(), 2);
+        let want = [("copy".to_string(), 1), ("copy itself".to_string(), 1)];
+        assert_eq!(names(&s), want);
+        m.collect("nothing here", &mut s);
+        assert!(s.found.is_empty() && s.counts.iter().all(|&c| c == 0));
     }
 
     #[test]
@@ -636,6 +684,29 @@ mod tests {
         assert!(e.to_string().contains("given twice"), "{e}");
         let e = DocModel::parse(&format!("{TINY}gate\t0.2\n"), "g").unwrap_err();
         assert!(e.to_string().contains("`gate` is given twice"), "{e}");
+    }
+
+    #[test]
+    fn a_model_with_the_same_terms_reuses_what_another_collected() {
+        let m = tiny();
+        // Same terms in the same order, other weights: term ids agree.
+        let other = DocModel::parse(&TINY.replace("\t1.5\n", "\t-4.0\n"), "o").unwrap();
+        assert!(m.shares_terms(&other) && other.shares_terms(&m));
+        let text = "It will copy itself before the shutdown, then copy again.";
+        let mut s = ModelScratch::default();
+        let alone = other.assess(text, &mut s).unwrap();
+        m.assess(text, &mut s).unwrap();
+        assert_eq!(other.assess_collected(&s).unwrap(), alone);
+        assert_ne!(alone, m.assess(text, &mut s).unwrap(), "the weights differ");
+        // Another vocabulary, or the same terms in another order, is not shared.
+        let more = DocModel::parse(&format!("{TINY}leak\t1.0\t1.0\n"), "x").unwrap();
+        assert!(!m.shares_terms(&more));
+        let reordered = TINY.replace(
+            "copy\t2.0\t1.5\ncopy itself\t3.0\t2.0\n",
+            "copy itself\t3.0\t2.0\ncopy\t2.0\t1.5\n",
+        );
+        let reordered = DocModel::parse(&reordered, "r").unwrap();
+        assert!(!m.shares_terms(&reordered));
     }
 
     #[test]
