@@ -165,6 +165,9 @@ pub fn explain(engine: &Engine, text: &str) -> String {
         None => {
             let _ = writeln!(out, "  none (--no-model): the lexicons alone decide");
         }
+        Some(_) if score == 0.0 => {
+            let _ = writeln!(out, "  not asked: the lexicons found no trope hit");
+        }
         Some(m) if !m.admits(score) => {
             let _ = writeln!(
                 out,

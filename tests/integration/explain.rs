@@ -31,4 +31,9 @@ fn explains_a_file_that_is_not_flagged() {
         out.contains("not flagged") && out.contains("(none)"),
         "{out}"
     );
+    // The embedded model asks on any trope hit: here there is none.
+    assert!(
+        out.contains("not asked: the lexicons found no trope hit"),
+        "{out}"
+    );
 }
