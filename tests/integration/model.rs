@@ -36,6 +36,20 @@ fn corpus(dir: &std::path::Path) -> (String, String) {
     )
 }
 
+/// Scans `input` with `--all-docs` and the model file `model`, expecting success: the run
+/// folder and its documents by id.
+fn scan_all_with(
+    dir: &std::path::Path,
+    name: &str,
+    input: &str,
+    model: &str,
+) -> (std::path::PathBuf, BTreeMap<String, Doc>) {
+    let (run, o) = scan(dir, name, &[input], &["--all-docs", "--model", model]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let docs = by_id(&run);
+    (run, docs)
+}
+
 fn by_id(run: &std::path::Path) -> BTreeMap<String, Doc> {
     read_docs(run)
         .into_iter()
@@ -47,14 +61,7 @@ fn by_id(run: &std::path::Path) -> BTreeMap<String, Doc> {
 fn the_model_flags_gated_documents_and_records_itself() {
     let tmp = tempfile::tempdir().unwrap();
     let (input, model) = corpus(tmp.path());
-    let (run, o) = scan(
-        tmp.path(),
-        "with",
-        &[&input],
-        &["--all-docs", "--model", &model],
-    );
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let docs = by_id(&run);
+    let (run, docs) = scan_all_with(tmp.path(), "with", &input, &model);
     let flagged = &docs["says-postponed"];
     assert!(flagged.score > 0.0 && flagged.score < 0.5, "{flagged:?}");
     assert!(flagged.model_score.unwrap() > 0.99);
@@ -149,14 +156,7 @@ fn the_model_weighs_the_text_with_the_lexicon_score() {
     let lines = "combine.intercept\t-1\ncombine.text\t1\ncombine.lexicon\t6\ncombine.counter\t0\n";
     fs::write(&model, format!("{TINY}{lines}")).unwrap();
     let model = model.to_string_lossy().into_owned();
-    let (dir, o) = scan(
-        tmp.path(),
-        "combined",
-        &[&input],
-        &["--all-docs", "--model", &model],
-    );
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let docs = by_id(&dir);
+    let (_, docs) = scan_all_with(tmp.path(), "combined", &input, &model);
     let sigmoid = |z: f64| 1.0 / (1.0 + (-z).exp());
     let mut asked = 0;
     for d in docs.values() {
@@ -427,14 +427,7 @@ fn the_models_read_a_long_document_around_its_strongest_evidence() {
         lines.iter().map(|l| format!("{l}\n")).collect::<String>(),
     )
     .unwrap();
-    let (run, o) = scan(
-        tmp.path(),
-        "long",
-        &[&input.to_string_lossy()],
-        &["--all-docs", "--model", &model],
-    );
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let docs = by_id(&run);
+    let (_, docs) = scan_all_with(tmp.path(), "long", &input.to_string_lossy(), &model);
     let far = &docs["word-far-from-hit"];
     assert!(far.bytes > 12_000, "{far:?}");
     let prior = 1.0 / (1.0 + 2f64.exp());
