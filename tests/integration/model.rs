@@ -50,6 +50,15 @@ fn scan_all_with(
     (run, docs)
 }
 
+/// `explain --model MODEL` on [`STORY`], expecting success: what it prints.
+fn explain_story(dir: &std::path::Path, model: &str) -> String {
+    let story = dir.join("story.txt");
+    fs::write(&story, STORY).unwrap();
+    let o = run(&["explain", "--model", model, &story.to_string_lossy()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    stdout(&o)
+}
+
 fn by_id(run: &std::path::Path) -> BTreeMap<String, Doc> {
     read_docs(run)
         .into_iter()
@@ -186,11 +195,7 @@ fn the_model_weighs_the_text_with_the_lexicon_score() {
         human.score >= 0.5 || human.model_score.unwrap() >= 0.5
     );
 
-    let story = tmp.path().join("story.txt");
-    fs::write(&story, STORY).unwrap();
-    let o = run(&["explain", "--model", &model, &story.to_string_lossy()]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let text = stdout(&o);
+    let text = explain_story(tmp.path(), &model);
     assert!(
         text.contains("text: log-odds +8.000 (p 1.000 on its own)"),
         "{text}"
@@ -291,11 +296,7 @@ fn eval_and_explain_say_what_the_model_did() {
         stdout(&o)
     );
 
-    let story = tmp.path().join("story.txt");
-    fs::write(&story, STORY).unwrap();
-    let o = run(&["explain", "--model", &model, &story.to_string_lossy()]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let text = stdout(&o);
+    let text = explain_story(tmp.path(), &model);
     assert!(
         text.contains("p = 1.000  → FLAGGED (model threshold 0.5)"),
         "{text}"
@@ -305,6 +306,8 @@ fn eval_and_explain_say_what_the_model_did() {
         text.trim_end().ends_with("FLAGGED by the document model"),
         "{text}"
     );
+    // explain_story left the story in story.txt.
+    let story = tmp.path().join("story.txt");
     let o = run(&["explain", "--no-model", &story.to_string_lossy()]);
     let text = stdout(&o);
     assert!(text.contains("none (--no-model)"), "{text}");
