@@ -25,7 +25,7 @@ use tropescan::lexicon::LexiconSet;
 use tropescan::matcher::{normalize_str, Hit, MatchScratch, Matcher, Normalized};
 use tropescan::pipeline::{run_scan, OutputMode, Progress, ScanConfig};
 use tropescan::reader::{self, Fields, ReadOptions};
-use tropescan::score::ScoreScratch;
+use tropescan::score::{DocModel, ModelScratch, ScoreScratch};
 
 fn main() {
     divan::main();
@@ -368,6 +368,33 @@ fn analyze(bencher: Bencher) {
             flagged += usize::from(scanner.analyze(d).doc.flagged);
         }
         assert_eq!(flagged, h.flagged);
+    });
+}
+
+/// Both embedded models reading every document whole, as a worker does for a document
+/// both are asked about: one tokenization (`assess`), then the counter-trope model's
+/// weights over the same terms (`assess_collected`). Expected: exactly the log-odds (or
+/// coverage refusals) each model gives each document tokenized on its own, computed before
+/// timing.
+#[divan::bench]
+fn models(bencher: Bencher) {
+    let h = haystack(ENGLISH, 9);
+    let (doc, counter) = (DocModel::embedded(), DocModel::embedded_counter());
+    assert!(
+        doc.shares_terms(&counter),
+        "the embedded models share a vocabulary"
+    );
+    let mut scratch = ModelScratch::default();
+    let want: Vec<_> = h
+        .docs
+        .iter()
+        .map(|d| (doc.assess(d, &mut scratch), counter.assess(d, &mut scratch)))
+        .collect();
+    bencher.counter(BytesCount::new(h.bytes())).bench_local(|| {
+        for (d, w) in h.docs.iter().zip(&want) {
+            let z = doc.assess(d, &mut scratch);
+            assert_eq!((z, counter.assess_collected(&scratch)), *w);
+        }
     });
 }
 
