@@ -377,12 +377,13 @@ impl DocModel {
     /// The text's own probability that it tells the trope, before the lexicons' evidence
     /// is weighed in: `1 / (1 + exp(−log-odds))`.
     pub fn probability(&self, text: &str, scratch: &mut ModelScratch) -> f64 {
-        sigmoid(self.log_odds(text, scratch))
+        self.collect(text, scratch);
+        sigmoid(self.collected_log_odds(scratch))
     }
 
-    /// The text's log-odds: `intercept + Σ coefficient × feature`.
-    fn log_odds(&self, text: &str, scratch: &mut ModelScratch) -> f64 {
-        self.collect(text, scratch);
+    /// The log-odds of the text last collected into `scratch`:
+    /// `intercept + Σ coefficient × feature`.
+    fn collected_log_odds(&self, scratch: &ModelScratch) -> f64 {
         let (dot, norm) = self.features(scratch, |_, _| {});
         self.link(dot, norm)
     }
@@ -404,8 +405,7 @@ impl DocModel {
     /// models are trained on one vocabulary, so a document both are asked about is
     /// tokenized and looked up once.
     pub fn assess_collected(&self, scratch: &ModelScratch) -> Result<f64, f64> {
-        let (dot, norm) = self.features(scratch, |_, _| {});
-        let z = self.link(dot, norm);
+        let z = self.collected_log_odds(scratch);
         let coverage = scratch.known as f64 / scratch.tokens.max(1) as f64;
         if coverage >= self.coverage {
             Ok(z)
