@@ -603,6 +603,16 @@ pub fn render(r: &EvalReport) -> String {
         let _ = writeln!(o, "{}", model_line(r));
     }
     let _ = writeln!(o, "\noverall (document flagged)  {}", p(&r.overall));
+    // A set of ordinary documents has no positives, so precision and recall say nothing
+    // about it; the share of negatives flagged is its one figure.
+    let negatives = r.documents - r.positives;
+    let _ = writeln!(
+        o,
+        "negatives flagged: {} of {} ({:.1}%)",
+        r.overall.fp,
+        negatives,
+        r.overall.fp as f64 * 100.0 / negatives.max(1) as f64
+    );
     let _ = writeln!(
         o,
         "\nper category          labeled  flag recall  category score ≥ threshold"

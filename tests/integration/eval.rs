@@ -134,3 +134,28 @@ fn eval_names_the_bad_file_among_several() {
     let err = stderr(&o);
     assert!(err.contains("bad.jsonl") && err.contains("line 1"), "{err}");
 }
+
+#[test]
+fn eval_counts_flagged_negatives_for_a_set_with_no_positives() {
+    // A set of ordinary documents: every one labeled negative, so the documents the
+    // fixtures expect flagged are exactly the negatives eval must count as flagged.
+    let tmp = tempfile::tempdir().unwrap();
+    let mut out = String::new();
+    for d in fixture_docs() {
+        let v = serde_json::json!({"id": d.id, "text": d.text, "label": "negative"});
+        out.push_str(&v.to_string());
+        out.push('\n');
+    }
+    let p = tmp.path().join("ordinary.jsonl");
+    std::fs::write(&p, out).unwrap();
+    let docs = fixture_docs();
+    let flagged = docs.iter().filter(|d| d.expect_flag).count();
+    assert!(flagged > 0 && flagged < docs.len());
+    let text = stdout(&run(&["eval", p.to_str().unwrap()]));
+    let want = format!(
+        "negatives flagged: {flagged} of {} ({:.1}%)",
+        docs.len(),
+        flagged as f64 * 100.0 / docs.len() as f64
+    );
+    assert!(text.contains(&want), "{want}\n{text}");
+}
