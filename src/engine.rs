@@ -287,11 +287,15 @@ impl<'e> Scanner<'e> {
         );
         // The models read the original text (their tokens are defined on it, as in the
         // training script), at most MODEL_READ bytes of it, and the document model only
-        // where the lexicons found a trope hit.
+        // where the lexicons found a trope hit or an agent cue.
         let read = &text[model_window(text, &self.norm, doc.focus)];
         // Whether `model_scratch` holds `read`'s terms in the document model's vocabulary.
         let mut collected = false;
-        if let Some(m) = e.model.as_ref().filter(|m| m.admits(doc.score)) {
+        if let Some(m) = e
+            .model
+            .as_ref()
+            .filter(|m| m.admits(doc.score, doc.agent_presence))
+        {
             let assessed = m.assess(read, &mut self.model_scratch);
             collected = true;
             if let Ok(z) = assessed {

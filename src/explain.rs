@@ -165,10 +165,13 @@ pub fn explain(engine: &Engine, text: &str) -> String {
         None => {
             let _ = writeln!(out, "  none (--no-model): the lexicons alone decide");
         }
-        Some(_) if score == 0.0 => {
-            let _ = writeln!(out, "  not asked: the lexicons found no trope hit");
+        Some(_) if score == 0.0 && a.doc.agent_presence == 0.0 => {
+            let _ = writeln!(
+                out,
+                "  not asked: the lexicons found no trope hit and no agent cue"
+            );
         }
-        Some(m) if !m.admits(score) => {
+        Some(m) if !m.admits(score, a.doc.agent_presence) => {
             let _ = writeln!(
                 out,
                 "  not asked: the lexicon score {score:.3} is below its gate ({})",

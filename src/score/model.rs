@@ -6,13 +6,14 @@
 //! and bigrams, trained offline by `scripts/train-model` on labeled documents and shipped
 //! as a reviewable TSV file (`models/document.tsv`).
 //!
-//! It is asked only about documents whose lexicon score reaches the model's `gate` (and is
-//! above 0): it decides between "a weak hit in a text that is about an AI's leverage" and
-//! "a weak hit in one that is not", and never judges texts in which the lexicons found
-//! nothing, about which a bag of words trained on AI stories has nothing sound to say. An
-//! agent cue is not required: the AI of an implicit story is often named only as a character
-//! ("CASCADE", "the Engine") that no agent cue recognises, and across authors the model
-//! finds those as precisely as the others.
+//! It is asked about documents in which the lexicons found a trope hit or an agent cue, and
+//! whose lexicon score reaches the model's `gate`: a weak hit in a text that is about an
+//! AI's leverage or in one that is not, or a text about an AI that tells its leverage in
+//! words no rule knows. An agent cue is not required where there is a hit: the AI of an
+//! implicit story is often named only as a character ("CASCADE", "the Engine") that no cue
+//! recognises. A text with neither is never put to it: most of a corpus, where a bag of
+//! words trained on stories about AIs has nothing sound to say, and reading it all would
+//! double the cost of a scan.
 //!
 //! What the text says is then weighed with what the lexicons found: the model's probability
 //! is a second logistic regression over the text's log-odds, the lexicon score and the
@@ -368,10 +369,11 @@ impl DocModel {
         p >= self.threshold
     }
 
-    /// Whether a document is put to the model: its lexicon `score` reaches the gate (and is
-    /// above 0), so the model only ever weighs a text in which the lexicons found something.
-    pub fn admits(&self, score: f64) -> bool {
-        score > 0.0 && score >= self.gate
+    /// Whether a document is put to the model: the lexicons found something in it, a trope
+    /// hit (`score` above 0) or an agent cue (`agent_presence` above 0), and its lexicon
+    /// `score` reaches the gate.
+    pub fn admits(&self, score: f64, agent_presence: f64) -> bool {
+        (score > 0.0 || agent_presence > 0.0) && score >= self.gate
     }
 
     /// The text's own probability that it tells the trope, before the lexicons' evidence
@@ -712,16 +714,24 @@ mod tests {
     #[test]
     fn gate_admits_only_documents_with_lexicon_evidence() {
         let m = tiny();
-        assert!(!m.admits(0.0));
-        assert!(!m.admits(0.049));
-        assert!(m.admits(0.05));
-        assert!(m.admits(0.9));
+        assert!(!m.admits(0.0, 0.0));
+        assert!(!m.admits(0.049, 0.9));
+        assert!(
+            !m.admits(0.0, 0.9),
+            "an agent cue does not pass a gate above 0"
+        );
+        assert!(m.admits(0.05, 0.0));
+        assert!(m.admits(0.9, 0.5));
         let zero = DocModel::parse(&TINY.replace("gate\t0.05", "gate\t0"), "z").unwrap();
         assert!(
-            !zero.admits(0.0),
-            "a document with no hit is never put to the model"
+            !zero.admits(0.0, 0.0),
+            "a document with neither a hit nor an agent cue is never put to the model"
         );
-        assert!(zero.admits(1e-9));
+        assert!(zero.admits(1e-9, 0.0));
+        assert!(
+            zero.admits(0.0, 0.3),
+            "a text about an AI is read without a hit"
+        );
     }
 
     #[test]

@@ -31,9 +31,9 @@ fn explains_a_file_that_is_not_flagged() {
         out.contains("not flagged") && out.contains("(none)"),
         "{out}"
     );
-    // The embedded model asks on any trope hit: here there is none.
+    // The embedded model asks on any trope hit or agent cue: here there is neither.
     assert!(
-        out.contains("not asked: the lexicons found no trope hit"),
+        out.contains("not asked: the lexicons found no trope hit and no agent cue"),
         "{out}"
     );
 }

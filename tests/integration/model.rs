@@ -82,7 +82,7 @@ fn the_model_flags_gated_documents_and_records_itself() {
         "{weak:?}"
     );
     assert!(!weak.flagged);
-    // No lexicon hit: never put to the model, whatever words it has.
+    // No trope hit and no agent cue: never put to the model, whatever words it has.
     let none = &docs["no-hit"];
     assert_eq!(none.score, 0.0);
     assert_eq!(none.model_score, None);
@@ -152,6 +152,47 @@ fn the_model_flags_gated_documents_and_records_itself() {
     );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(!by_id(&run)["says-postponed"].flagged);
+}
+
+#[test]
+fn a_text_about_an_ai_is_read_without_a_trope_hit() {
+    // The tiny model knows "postponed". A text about an AI that says it is read and
+    // flagged though no trope rule fires; the same words with no AI in them are not read.
+    let tmp = tempfile::tempdir().unwrap();
+    let about_ai = "The station AI said the inventory was postponed until the rain stopped.";
+    let plain = "The meeting was postponed until the rain stopped.";
+    let input = tmp.path().join("in.jsonl");
+    let body: String = [("ai", about_ai), ("plain", plain)]
+        .iter()
+        .map(|(id, text)| format!("{}\n", serde_json::json!({"id": id, "text": text})))
+        .collect();
+    fs::write(&input, body).unwrap();
+    let model = tmp.path().join("tiny.tsv");
+    fs::write(&model, TINY).unwrap();
+    let model = model.to_string_lossy().into_owned();
+    let (_, docs) = scan_all_with(tmp.path(), "run", &input.to_string_lossy(), &model);
+    let ai = &docs["ai"];
+    assert_eq!(ai.score, 0.0, "no trope hit: {ai:?}");
+    assert!(ai.model_score.unwrap() > 0.99, "{ai:?}");
+    assert!(ai.flagged, "{ai:?}");
+    let none = &docs["plain"];
+    assert_eq!(
+        (none.score, none.model_score, none.flagged),
+        (0.0, None, false)
+    );
+
+    let explain = |text: &str| {
+        let o = run_stdin(&["explain", "-", "--model", &model], text);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        stdout(&o)
+    };
+    let out = explain(plain);
+    assert!(
+        out.contains("not asked: the lexicons found no trope hit and no agent cue"),
+        "{out}"
+    );
+    let out = explain(about_ai);
+    assert!(out.contains("FLAGGED by the document model"), "{out}");
 }
 
 #[test]
