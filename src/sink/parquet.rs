@@ -28,7 +28,7 @@
 //! | `n_spans` | uint32 | rows of this document in the span table |
 //! | `score_<category>` | float64 | one column per trope category, in name order |
 //! | `counter_score` | float64 | counter-trope score: the counter cues' evidence, or the counter-trope model's probability when higher |
-//! | `model_score` | float64, nullable | the document model's probability (the text weighed with the lexicon score and counter cues); null when no model ran, the document has no trope hit, or too few of its words are known |
+//! | `model_score` | float64, nullable | the document model's probability (the text weighed with the lexicon score and counter cues); null when no model ran, the document has neither a trope hit nor an agent cue, or too few of its words are known |
 //! | `counter_model_score` | float64, nullable | the counter-trope model's probability; null when no model ran or the document has no agent cue or no hit |
 //! | `source` | utf8, nullable | the record's source field, when it has one |
 //!
