@@ -497,14 +497,14 @@ pub fn evaluate(engine: &Engine, sets: &[LabeledSet]) -> EvalReport {
 fn model_line(r: &EvalReport) -> String {
     let trope = match &r.model {
         Some(m) => format!(
-            "document model {} (flags at {}; asked about every document with a lexicon hit{}); \
+            "document model {} (flags at {}; asked about every document {}); \
              a flag is the lexicon score at the threshold or the model's flag",
             &m.digest[..12.min(m.digest.len())],
             m.threshold,
             if m.gate > 0.0 {
-                format!(" scoring at least {}", m.gate)
+                format!("whose lexicon score reaches {}", m.gate)
             } else {
-                String::new()
+                "with a trope hit or an agent cue".to_string()
             }
         ),
         None => "lexicons alone (--no-model)".to_string(),

@@ -13,7 +13,7 @@
 //! implicit story is often named only as a character ("CASCADE", "the Engine") that no cue
 //! recognises. A text with neither is never put to it: most of a corpus, where a bag of
 //! words trained on stories about AIs has nothing sound to say, and reading it all would
-//! double the cost of a scan.
+//! more than double the cost of a scan.
 //!
 //! What the text says is then weighed with what the lexicons found: the model's probability
 //! is a second logistic regression over the text's log-odds, the lexicon score and the
